@@ -1,0 +1,10 @@
+//! Integration tests of the `imagefacts` binary, against real local registries
+//! (`docker-registry` started by the testkit) and scripted misbehaving servers.
+//!
+//! All tests live in this one binary; each starts its own servers on 127.0.0.1 and stops them.
+
+mod errors;
+mod inspect;
+mod requests;
+mod secrets;
+mod support;

@@ -1,0 +1,93 @@
+//! Running the binary and reading its output.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The result of one `imagefacts` run.
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// stdout parsed as JSON.
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// The `imageFacts` entries of stdout.
+    pub(crate) fn facts(&self) -> Vec<Value> {
+        self.json()["imageFacts"]
+            .as_array()
+            .expect("imageFacts array")
+            .clone()
+    }
+}
+
+fn finish(out: Output) -> Run {
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `imagefacts ARGS` with a clean environment for logging.
+pub(crate) fn imagefacts<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    imagefacts_env(args, &[])
+}
+
+/// Runs `imagefacts ARGS` with extra environment variables.
+pub(crate) fn imagefacts_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_imagefacts"));
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("REGISTRY_AUTH_FILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    finish(cmd.output().expect("imagefacts runs"))
+}
+
+/// `[prefix..., refs...]` as owned strings.
+pub(crate) fn args(prefix: &[String], rest: &[String]) -> Vec<String> {
+    prefix.iter().chain(rest).cloned().collect()
+}
+
+/// `imagefacts inspect <registry flags> <refs>`.
+pub(crate) fn inspect(registry_args: &[String], refs: &[String]) -> Run {
+    let mut a = vec!["inspect".to_owned()];
+    a.extend(args(registry_args, refs));
+    imagefacts(&a)
+}
+
+/// Writes a docker config.json with one `auths` entry.
+pub(crate) fn write_authfile(
+    dir: &Path,
+    host: &str,
+    user: &str,
+    password: &str,
+) -> std::path::PathBuf {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let path = dir.join("auth.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({"auths": {host: {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    path
+}
+
+/// sha256 digest string of bytes.
+pub(crate) fn sha256(bytes: &[u8]) -> String {
+    imagefacts_testkit::sha256_digest(bytes)
+}

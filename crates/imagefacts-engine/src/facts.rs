@@ -1,0 +1,348 @@
+//! Building [`ImageFacts`] for one reference from what the registry serves.
+
+use std::collections::BTreeMap;
+
+use imagefacts_model::facts::{
+    AttestationRef, BuildInfo, ConfigFacts, ErrorKind, FactsError, ImageFacts, Layer, PlatformFacts,
+};
+use imagefacts_model::manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest};
+use imagefacts_model::{Platform, Reference};
+use imagefacts_registry::{RegistryClient, RegistryError};
+use time::OffsetDateTime;
+
+/// Annotation buildkit puts on attestation children of an index.
+const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+/// Annotation naming the manifest an attestation describes.
+const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
+
+/// Facts of one platform manifest, before they are placed at the top level or in `platforms`.
+struct ImageDetails {
+    manifest: ImageManifest,
+    config: ImageConfig,
+}
+
+impl ImageDetails {
+    fn labels(&self) -> BTreeMap<String, String> {
+        self.config
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default()
+    }
+
+    fn config_facts(&self) -> ConfigFacts {
+        let Some(c) = self.config.config.as_ref() else {
+            return ConfigFacts::default();
+        };
+        ConfigFacts {
+            user: c.user.clone().unwrap_or_default(),
+            exposed_ports: c.exposed_ports.clone().unwrap_or_default(),
+            env: c.env.clone().unwrap_or_default(),
+            entrypoint: c.entrypoint.clone().unwrap_or_default(),
+            cmd: c.cmd.clone().unwrap_or_default(),
+            volumes: c.volumes.clone().unwrap_or_default(),
+            working_dir: c.working_dir.clone().unwrap_or_default(),
+        }
+    }
+
+    fn layers(&self) -> Vec<Layer> {
+        self.manifest
+            .layers
+            .iter()
+            .map(|l| Layer {
+                digest: l.digest.clone(),
+                size: l.size,
+                media_type: l.media_type.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Turns a registry error into the typed error of facts.json.
+pub fn facts_error(e: &RegistryError) -> FactsError {
+    e.to_facts_error()
+}
+
+/// A facts entry for a reference that could not be parsed.
+pub fn invalid_reference(input: &str, message: String, now: OffsetDateTime) -> ImageFacts {
+    let mut f = ImageFacts::empty(input, "", "", now);
+    f.error = Some(FactsError {
+        kind: ErrorKind::InvalidReference,
+        message,
+        retryable: false,
+        status: None,
+        code: None,
+    });
+    f
+}
+
+/// Collects the facts of `reference` (written as `written`). Never fails: a failure is recorded in
+/// the entry's `error`.
+pub async fn collect_image(
+    client: &RegistryClient,
+    written: &str,
+    reference: &Reference,
+    wanted: Option<&Platform>,
+) -> ImageFacts {
+    let now = OffsetDateTime::now_utc();
+    let mut facts = ImageFacts::empty(written, reference.registry(), reference.repository(), now);
+    facts.tag = reference.tag().unwrap_or_default().to_owned();
+    if let Err(e) = fill(client, reference, wanted, &mut facts).await {
+        tracing::debug!(reference = %reference, error = %e, "image failed");
+        facts.error = Some(facts_error(&e));
+    }
+    facts
+}
+
+async fn fill(
+    client: &RegistryClient,
+    reference: &Reference,
+    wanted: Option<&Platform>,
+    facts: &mut ImageFacts,
+) -> Result<(), RegistryError> {
+    let top = match client.get_manifest(reference).await {
+        Ok(top) => top,
+        Err(e) => return Err(explain_not_found(client, reference, e).await),
+    };
+    facts.digest = Some(top.digest.clone());
+    facts.media_type = top.manifest.media_type().to_owned();
+    facts.schema_version = top.manifest.schema_version();
+    match top.manifest {
+        Manifest::Image(manifest) => {
+            let details = details(client, reference, *manifest).await?;
+            facts.manifest_digest = Some(top.digest);
+            facts.platform = details.config.platform();
+            fill_primary(facts, &details, &[]);
+        }
+        Manifest::Index(index) => fill_index(client, reference, wanted, &index, facts).await?,
+    }
+    Ok(())
+}
+
+/// Distribution answers `MANIFEST_UNKNOWN` for a missing repository too; one more request tells
+/// which it was, so the error says "repository unknown" (`NAME_UNKNOWN`) when that is the cause.
+async fn explain_not_found(
+    client: &RegistryClient,
+    reference: &Reference,
+    e: RegistryError,
+) -> RegistryError {
+    let RegistryError::NotFound { registry, code, .. } = &e else {
+        return e;
+    };
+    if code.as_deref() == Some("NAME_UNKNOWN") {
+        return e;
+    }
+    match client
+        .repository_exists(reference.registry(), reference.repository())
+        .await
+    {
+        Ok(false) => RegistryError::NotFound {
+            registry: registry.clone(),
+            what: format!("repository {}", reference.repository()),
+            code: Some("NAME_UNKNOWN".to_owned()),
+        },
+        _ => e,
+    }
+}
+
+async fn details(
+    client: &RegistryClient,
+    reference: &Reference,
+    manifest: ImageManifest,
+) -> Result<ImageDetails, RegistryError> {
+    let (_, config) = client
+        .get_config(
+            reference.registry(),
+            reference.repository(),
+            &manifest.config.digest,
+        )
+        .await?;
+    Ok(ImageDetails { manifest, config })
+}
+
+fn fill_primary(
+    facts: &mut ImageFacts,
+    details: &ImageDetails,
+    extra_annotations: &[&BTreeMap<String, String>],
+) {
+    let labels = details.labels();
+    let mut maps = vec![&details.manifest.annotations];
+    maps.extend_from_slice(extra_annotations);
+    maps.push(&labels);
+    facts.build_info = BuildInfo::from_maps(&maps);
+    facts.config_digest = Some(details.manifest.config.digest.clone());
+    facts.size = details.manifest.layers_size();
+    facts.created = details.config.created.clone();
+    facts.layers = details.layers();
+    facts.config = details.config_facts();
+    facts.labels = labels;
+}
+
+/// Whether an index child is an attestation or otherwise not a runnable image.
+fn is_attestation(d: &Descriptor) -> bool {
+    d.annotations.contains_key(REFERENCE_TYPE)
+        || d.platform
+            .as_ref()
+            .is_none_or(|p| Platform::from(p).is_unknown())
+}
+
+/// Index of the primary child: the wanted platform, else linux/amd64, else the first.
+fn primary_index(children: &[(Platform, &Descriptor)], wanted: Option<&Platform>) -> Option<usize> {
+    if let Some(w) = wanted {
+        return children.iter().position(|(p, _)| p.matches(w));
+    }
+    children
+        .iter()
+        .position(|(p, _)| p.matches(&Platform::linux_amd64()))
+        .or((!children.is_empty()).then_some(0))
+}
+
+async fn fill_index(
+    client: &RegistryClient,
+    reference: &Reference,
+    wanted: Option<&Platform>,
+    index: &ImageIndex,
+    facts: &mut ImageFacts,
+) -> Result<(), RegistryError> {
+    let mut children = Vec::new();
+    for d in &index.manifests {
+        if is_attestation(d) {
+            facts.attestations.push(AttestationRef {
+                manifest_digest: d.digest.clone(),
+                media_type: d.media_type.clone(),
+                size: d.size,
+                reference_type: d.annotations.get(REFERENCE_TYPE).cloned(),
+                attests: d.annotations.get(REFERENCE_DIGEST).cloned(),
+            });
+        } else if let Some(p) = &d.platform {
+            children.push((Platform::from(p), d));
+        }
+    }
+    let primary = primary_index(&children, wanted);
+    let fetches = children.iter().map(|(_, d)| async move {
+        let child = client
+            .get_manifest(&reference.with_digest(d.digest.clone()))
+            .await?;
+        match child.manifest {
+            Manifest::Image(m) => details(client, reference, *m).await,
+            Manifest::Index(_) => Err(RegistryError::Protocol {
+                registry: reference.registry().to_owned(),
+                detail: format!("index child {} is itself an index", d.digest),
+            }),
+        }
+    });
+    let results = futures::future::join_all(fetches).await;
+    let mut primary_error = None;
+    for (i, ((platform, d), result)) in children.iter().zip(results).enumerate() {
+        let is_primary = Some(i) == primary;
+        let mut pf = PlatformFacts {
+            platform: platform.clone(),
+            manifest_digest: d.digest.clone(),
+            media_type: d.media_type.clone(),
+            config_digest: None,
+            size: 0,
+            created: None,
+            layers: Vec::new(),
+            config: ConfigFacts::default(),
+            labels: BTreeMap::new(),
+            primary: is_primary,
+            error: None,
+        };
+        match result {
+            Ok(details) => {
+                pf.config_digest = Some(details.manifest.config.digest.clone());
+                pf.size = details.manifest.layers_size();
+                pf.created = details.config.created.clone();
+                pf.layers = details.layers();
+                pf.config = details.config_facts();
+                pf.labels = details.labels();
+                if is_primary {
+                    facts.manifest_digest = Some(d.digest.clone());
+                    facts.platform = platform.clone();
+                    fill_primary(facts, &details, &[&index.annotations]);
+                }
+            }
+            Err(e) => {
+                pf.error = Some(facts_error(&e));
+                if is_primary {
+                    primary_error = Some(e);
+                }
+            }
+        }
+        facts.platforms.push(pf);
+    }
+    if let Some(e) = primary_error {
+        return Err(e);
+    }
+    if primary.is_none() {
+        let available: Vec<String> = children.iter().map(|(p, _)| p.to_string()).collect();
+        let message = match wanted {
+            Some(w) => format!(
+                "no {w} image in {reference} (available: {})",
+                available.join(", ")
+            ),
+            None => format!("{reference} is an index without runnable images"),
+        };
+        facts.error = Some(FactsError {
+            kind: ErrorKind::NotFound,
+            message,
+            retryable: false,
+            status: None,
+            code: None,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desc(platform: Option<(&str, &str)>, annotations: &[(&str, &str)]) -> Descriptor {
+        Descriptor {
+            media_type: String::new(),
+            digest: imagefacts_model::Digest::sha256_of(b"x"),
+            size: 1,
+            platform: platform.map(
+                |(os, arch)| imagefacts_model::manifest::DescriptorPlatform {
+                    os: os.into(),
+                    architecture: arch.into(),
+                    ..Default::default()
+                },
+            ),
+            annotations: annotations
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            artifact_type: None,
+        }
+    }
+
+    #[test]
+    fn attestations_are_recognised() {
+        assert!(is_attestation(&desc(Some(("unknown", "unknown")), &[])));
+        assert!(is_attestation(&desc(None, &[])));
+        assert!(is_attestation(&desc(
+            Some(("linux", "amd64")),
+            &[(REFERENCE_TYPE, "attestation-manifest")]
+        )));
+        assert!(!is_attestation(&desc(Some(("linux", "amd64")), &[])));
+    }
+
+    #[test]
+    fn primary_choice() {
+        let a = desc(Some(("linux", "arm64")), &[]);
+        let b = desc(Some(("linux", "amd64")), &[]);
+        let children = vec![
+            (Platform::from(a.platform.as_ref().unwrap()), &a),
+            (Platform::from(b.platform.as_ref().unwrap()), &b),
+        ];
+        assert_eq!(primary_index(&children, None), Some(1));
+        let arm: Platform = "linux/arm64/v8".parse().unwrap();
+        assert_eq!(primary_index(&children, Some(&arm)), Some(0));
+        let s390: Platform = "linux/s390x".parse().unwrap();
+        assert_eq!(primary_index(&children, Some(&s390)), None);
+        assert_eq!(primary_index(&children[..1], None), Some(0));
+        assert_eq!(primary_index(&[], None), None);
+    }
+}

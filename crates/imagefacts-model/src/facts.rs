@@ -1,0 +1,489 @@
+//! The `facts.json` types: a superset of upstream troubleshoot's `FactsBundle` and `ImageFacts`.
+//!
+//! Field names follow upstream (`repository`, `tag`, `digest`, `registry`, `size`, `created`,
+//! `labels`, `platform`, `mediaType`, `schemaVersion`, `layers`, `config`, `collectedAt`,
+//! `source`, `error`); what upstream lacks is added beside (`reference`, `platforms`,
+//! `attestations`, `buildInfo`, `manifestDigest`, `configDigest`). The one deliberate difference is
+//! `error`, an object with a typed `kind` instead of a bare string.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::digest::Digest;
+use crate::platform::Platform;
+
+/// Format version written in [`FactsFile::version`].
+pub const FACTS_VERSION: &str = "v1";
+
+/// A whole `facts.json` file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FactsFile {
+    /// Always `"v1"`.
+    pub version: String,
+    /// When the file was generated.
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    /// Upstream writes one file per namespace and names it here; absent for a cluster-wide file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// One entry per image reference.
+    pub image_facts: Vec<ImageFacts>,
+    /// Totals over `image_facts`.
+    pub summary: Summary,
+}
+
+impl FactsFile {
+    /// A file holding `image_facts`, with its summary computed.
+    pub fn new(generated_at: OffsetDateTime, image_facts: Vec<ImageFacts>) -> FactsFile {
+        let summary = Summary::of(&image_facts);
+        FactsFile {
+            version: FACTS_VERSION.to_owned(),
+            generated_at,
+            namespace: None,
+            image_facts,
+            summary,
+        }
+    }
+}
+
+/// Facts about one image reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageFacts {
+    /// The reference as it was written (in a pod spec, a manifest or on the command line).
+    pub reference: String,
+    /// Registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
+    pub registry: String,
+    /// Repository path (`library/nginx`).
+    pub repository: String,
+    /// Tag, empty when the reference names only a digest.
+    #[serde(default)]
+    pub tag: String,
+    /// What the reference resolves to: the index digest for a multi-platform image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
+    /// Digest of the primary platform's image manifest (equals `digest` for a single-platform image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<Digest>,
+    /// Digest of the primary platform's config blob (the image ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<Digest>,
+    /// Media type of the manifest `digest` names.
+    #[serde(default)]
+    pub media_type: String,
+    /// Schema version of that manifest.
+    #[serde(default)]
+    pub schema_version: u32,
+    /// Sum of the primary platform's compressed layer sizes, in bytes.
+    #[serde(default)]
+    pub size: u64,
+    /// Creation time from the primary platform's config, as written (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Labels of the primary platform's config.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The primary platform.
+    #[serde(default)]
+    pub platform: Platform,
+    /// The primary platform's layers, base first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<Layer>,
+    /// The primary platform's runtime configuration.
+    #[serde(default)]
+    pub config: ConfigFacts,
+    /// Every platform of a multi-platform image (empty for a single-platform image).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformFacts>,
+    /// Children of an index that are not runnable images (attestations, `unknown/unknown`); listed, not fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationRef>,
+    /// Build provenance from OCI annotations and labels.
+    #[serde(default, skip_serializing_if = "BuildInfo::is_empty")]
+    pub build_info: BuildInfo,
+    /// When these facts were collected.
+    #[serde(with = "time::serde::rfc3339")]
+    pub collected_at: OffsetDateTime,
+    /// Where the facts came from: `registry` or `cache`.
+    #[serde(default)]
+    pub source: String,
+    /// Why collection failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FactsError>,
+}
+
+impl ImageFacts {
+    /// An entry with only identity fields set, for the collector to fill in.
+    pub fn empty(
+        reference: &str,
+        registry: &str,
+        repository: &str,
+        collected_at: OffsetDateTime,
+    ) -> ImageFacts {
+        ImageFacts {
+            reference: reference.to_owned(),
+            registry: registry.to_owned(),
+            repository: repository.to_owned(),
+            tag: String::new(),
+            digest: None,
+            manifest_digest: None,
+            config_digest: None,
+            media_type: String::new(),
+            schema_version: 0,
+            size: 0,
+            created: None,
+            labels: BTreeMap::new(),
+            platform: Platform::default(),
+            layers: Vec::new(),
+            config: ConfigFacts::default(),
+            platforms: Vec::new(),
+            attestations: Vec::new(),
+            build_info: BuildInfo::default(),
+            collected_at,
+            source: SOURCE_REGISTRY.to_owned(),
+            error: None,
+        }
+    }
+}
+
+/// [`ImageFacts::source`] for facts read from a registry.
+pub const SOURCE_REGISTRY: &str = "registry";
+
+/// One layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layer {
+    /// Layer digest (of the compressed blob).
+    pub digest: Digest,
+    /// Compressed size in bytes.
+    pub size: u64,
+    /// Layer media type.
+    pub media_type: String,
+}
+
+/// The runtime configuration of an image, upstream's `config` object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigFacts {
+    /// User.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user: String,
+    /// Exposed ports, as `{"80/tcp": {}}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub exposed_ports: BTreeMap<String, serde_json::Value>,
+    /// Environment (`KEY=value`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    /// Entrypoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    /// Default arguments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cmd: Vec<String>,
+    /// Volumes, as `{"/data": {}}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, serde_json::Value>,
+    /// Working directory.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub working_dir: String,
+}
+
+/// Facts about one platform of a multi-platform image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformFacts {
+    /// The platform, from the index.
+    pub platform: Platform,
+    /// Digest of this platform's manifest.
+    pub manifest_digest: Digest,
+    /// Media type of this platform's manifest.
+    pub media_type: String,
+    /// Digest of this platform's config blob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_digest: Option<Digest>,
+    /// Sum of this platform's layer sizes.
+    #[serde(default)]
+    pub size: u64,
+    /// Creation time from this platform's config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Layers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<Layer>,
+    /// Runtime configuration.
+    #[serde(default)]
+    pub config: ConfigFacts,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Whether this is the primary platform whose facts fill the top-level fields.
+    #[serde(default)]
+    pub primary: bool,
+    /// Why this platform's facts are missing, when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FactsError>,
+}
+
+/// A child of an index that is not a runnable image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttestationRef {
+    /// Digest of the child manifest.
+    pub manifest_digest: Digest,
+    /// Media type of the child manifest.
+    pub media_type: String,
+    /// Size of the child manifest.
+    pub size: u64,
+    /// `vnd.docker.reference.type` (e.g. `attestation-manifest`), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_type: Option<String>,
+    /// The manifest this child describes (`vnd.docker.reference.digest`), when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attests: Option<String>,
+}
+
+/// Build provenance from the OCI annotations and labels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildInfo {
+    /// `org.opencontainers.image.source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// `org.opencontainers.image.revision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// `org.opencontainers.image.version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `org.opencontainers.image.created`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+}
+
+impl BuildInfo {
+    /// Whether no field is set.
+    pub fn is_empty(&self) -> bool {
+        *self == BuildInfo::default()
+    }
+
+    /// Reads build info from maps in order of precedence (manifest annotations before labels, say).
+    pub fn from_maps(maps: &[&BTreeMap<String, String>]) -> BuildInfo {
+        let get = |key: &str| {
+            maps.iter()
+                .find_map(|m| m.get(key).filter(|v| !v.is_empty()).cloned())
+        };
+        BuildInfo {
+            source: get("org.opencontainers.image.source"),
+            revision: get("org.opencontainers.image.revision"),
+            version: get("org.opencontainers.image.version"),
+            created: get("org.opencontainers.image.created"),
+        }
+    }
+}
+
+/// The class of a collection failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorKind {
+    /// Credentials missing or refused (401, 403).
+    Auth,
+    /// The repository, tag or digest does not exist.
+    NotFound,
+    /// The registry refused for too many requests (429).
+    RateLimited,
+    /// Connection failed (DNS, refused, reset).
+    Network,
+    /// TLS handshake or certificate verification failed.
+    Tls,
+    /// A request or the run's deadline timed out.
+    Timeout,
+    /// A manifest format imagefacts does not support (schema 1, unknown media type).
+    Unsupported,
+    /// The reference is not a valid image reference.
+    InvalidReference,
+    /// Content did not match its digest.
+    DigestMismatch,
+    /// Content exceeded its size cap.
+    TooLarge,
+    /// The registry answered with an unexpected error or malformed content.
+    Server,
+}
+
+impl ErrorKind {
+    /// The camelCase name used in facts.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Auth => "auth",
+            ErrorKind::NotFound => "notFound",
+            ErrorKind::RateLimited => "rateLimited",
+            ErrorKind::Network => "network",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::InvalidReference => "invalidReference",
+            ErrorKind::DigestMismatch => "digestMismatch",
+            ErrorKind::TooLarge => "tooLarge",
+            ErrorKind::Server => "server",
+        }
+    }
+}
+
+/// A typed collection error, as written in facts.json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FactsError {
+    /// The class of failure.
+    pub kind: ErrorKind,
+    /// A one-line human explanation (never contains credentials).
+    pub message: String,
+    /// Whether trying again later may succeed.
+    pub retryable: bool,
+    /// The HTTP status, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The registry's error code (`MANIFEST_UNKNOWN`, `NAME_UNKNOWN`, ...), when it sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// Totals over a facts file, upstream's `summary` plus error classes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Number of entries.
+    pub total_images: usize,
+    /// Number of distinct registries.
+    pub unique_registries: usize,
+    /// Number of distinct registry/repository pairs.
+    pub unique_repositories: usize,
+    /// Sum of `size` over entries with distinct digests.
+    pub total_size: u64,
+    /// Number of entries carrying an error.
+    pub collection_errors: usize,
+    /// Error count per class.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_kind: BTreeMap<ErrorKind, usize>,
+}
+
+impl Summary {
+    /// Computes the summary of `facts`.
+    pub fn of(facts: &[ImageFacts]) -> Summary {
+        let registries: BTreeSet<&str> = facts.iter().map(|f| f.registry.as_str()).collect();
+        let repositories: BTreeSet<(&str, &str)> = facts
+            .iter()
+            .map(|f| (f.registry.as_str(), f.repository.as_str()))
+            .collect();
+        let mut seen = BTreeSet::new();
+        let total_size = facts
+            .iter()
+            .filter(|f| f.digest.as_ref().is_none_or(|d| seen.insert(d.clone())))
+            .map(|f| f.size)
+            .sum();
+        let mut errors_by_kind = BTreeMap::new();
+        for e in facts.iter().filter_map(|f| f.error.as_ref()) {
+            *errors_by_kind.entry(e.kind).or_insert(0) += 1;
+        }
+        Summary {
+            total_images: facts.len(),
+            unique_registries: registries.len(),
+            unique_repositories: repositories.len(),
+            total_size,
+            collection_errors: facts.iter().filter(|f| f.error.is_some()).count(),
+            errors_by_kind,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(reg: &str, repo: &str, digest: &[u8], size: u64) -> ImageFacts {
+        let mut f = ImageFacts::empty(repo, reg, repo, OffsetDateTime::UNIX_EPOCH);
+        f.digest = Some(Digest::sha256_of(digest));
+        f.size = size;
+        f
+    }
+
+    #[test]
+    fn summary_counts() {
+        let mut failed = entry("ghcr.io", "o/b", b"z", 0);
+        failed.digest = None;
+        failed.error = Some(FactsError {
+            kind: ErrorKind::NotFound,
+            message: "manifest unknown".into(),
+            retryable: false,
+            status: Some(404),
+            code: Some("MANIFEST_UNKNOWN".into()),
+        });
+        let facts = vec![
+            entry("docker.io", "library/nginx", b"a", 10),
+            entry("docker.io", "library/nginx", b"a", 10),
+            entry("docker.io", "library/redis", b"b", 5),
+            failed,
+        ];
+        let s = Summary::of(&facts);
+        assert_eq!(s.total_images, 4);
+        assert_eq!(s.unique_registries, 2);
+        assert_eq!(s.unique_repositories, 3);
+        assert_eq!(s.total_size, 15);
+        assert_eq!(s.collection_errors, 1);
+        assert_eq!(s.errors_by_kind[&ErrorKind::NotFound], 1);
+    }
+
+    #[test]
+    fn serializes_upstream_field_names() {
+        let file = FactsFile::new(
+            OffsetDateTime::UNIX_EPOCH,
+            vec![entry("docker.io", "library/nginx", b"a", 10)],
+        );
+        let v = serde_json::to_value(&file).unwrap();
+        assert_eq!(v["version"], "v1");
+        assert_eq!(v["generatedAt"], "1970-01-01T00:00:00Z");
+        let f = &v["imageFacts"][0];
+        for key in [
+            "repository",
+            "tag",
+            "digest",
+            "registry",
+            "size",
+            "labels",
+            "platform",
+            "mediaType",
+            "schemaVersion",
+            "config",
+            "collectedAt",
+            "source",
+        ] {
+            assert!(f.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["summary"]["totalImages"], 1);
+        let back: FactsFile = serde_json::from_value(v).unwrap();
+        assert_eq!(back, file);
+    }
+
+    #[test]
+    fn build_info_precedence() {
+        let ann = BTreeMap::from([(
+            "org.opencontainers.image.revision".to_owned(),
+            "abc".to_owned(),
+        )]);
+        let labels = BTreeMap::from([
+            (
+                "org.opencontainers.image.revision".to_owned(),
+                "zzz".to_owned(),
+            ),
+            (
+                "org.opencontainers.image.source".to_owned(),
+                "https://x".to_owned(),
+            ),
+        ]);
+        let b = BuildInfo::from_maps(&[&ann, &labels]);
+        assert_eq!(b.revision.as_deref(), Some("abc"));
+        assert_eq!(b.source.as_deref(), Some("https://x"));
+        assert!(BuildInfo::default().is_empty());
+    }
+}

@@ -1,0 +1,410 @@
+//! Manifests, indexes and image configs as registries serve them, parsed from bytes.
+//!
+//! [`parse_manifest`] accepts OCI image indexes and manifests and their Docker v2 schema 2
+//! equivalents, recognises schema 1 (reported as unsupported, never converted) and rejects
+//! anything else with a typed [`ManifestError`]. [`parse_config`] reads an image config blob.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::digest::Digest;
+use crate::media_type::{self, ManifestKind};
+use crate::platform::Platform;
+
+/// A content descriptor: what a manifest or index says about another blob.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// Media type of the referenced content.
+    #[serde(default)]
+    pub media_type: String,
+    /// Digest of the referenced content.
+    pub digest: Digest,
+    /// Size in bytes of the referenced content.
+    #[serde(default)]
+    pub size: u64,
+    /// Platform of a manifest referenced from an index.
+    #[serde(default)]
+    pub platform: Option<DescriptorPlatform>,
+    /// Annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Artifact type of an artifact manifest.
+    #[serde(default)]
+    pub artifact_type: Option<String>,
+}
+
+/// A platform as written in an index descriptor (`os.version` and `os.features` keys).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct DescriptorPlatform {
+    /// CPU architecture.
+    #[serde(default)]
+    pub architecture: String,
+    /// Operating system.
+    #[serde(default)]
+    pub os: String,
+    /// CPU variant.
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// OS version.
+    #[serde(default, rename = "os.version")]
+    pub os_version: Option<String>,
+    /// OS features.
+    #[serde(default, rename = "os.features")]
+    pub os_features: Option<Vec<String>>,
+}
+
+impl From<&DescriptorPlatform> for Platform {
+    fn from(p: &DescriptorPlatform) -> Platform {
+        Platform {
+            architecture: p.architecture.clone(),
+            os: p.os.clone(),
+            variant: p.variant.clone().filter(|v| !v.is_empty()),
+            os_version: p.os_version.clone().filter(|v| !v.is_empty()),
+            os_features: p.os_features.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// An image index (OCI) or manifest list (Docker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageIndex {
+    /// The media type: from the document, else from the response's `Content-Type`.
+    pub media_type: String,
+    /// Always 2.
+    pub schema_version: u32,
+    /// One descriptor per child manifest.
+    pub manifests: Vec<Descriptor>,
+    /// Index annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A single-platform image manifest (OCI or Docker v2 schema 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageManifest {
+    /// The media type: from the document, else from the response's `Content-Type`.
+    pub media_type: String,
+    /// Always 2.
+    pub schema_version: u32,
+    /// The config blob.
+    pub config: Descriptor,
+    /// The layers, base first.
+    pub layers: Vec<Descriptor>,
+    /// Manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Artifact type, for artifact manifests.
+    pub artifact_type: Option<String>,
+}
+
+impl ImageManifest {
+    /// Sum of the layer sizes, as upstream troubleshoot reports an image's `size`.
+    pub fn layers_size(&self) -> u64 {
+        self.layers.iter().map(|l| l.size).sum()
+    }
+}
+
+/// A parsed manifest document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Manifest {
+    /// A multi-platform index.
+    Index(ImageIndex),
+    /// A single image.
+    Image(Box<ImageManifest>),
+}
+
+impl Manifest {
+    /// The manifest's media type.
+    pub fn media_type(&self) -> &str {
+        match self {
+            Manifest::Index(i) => &i.media_type,
+            Manifest::Image(m) => &m.media_type,
+        }
+    }
+
+    /// The manifest's schema version.
+    pub fn schema_version(&self) -> u32 {
+        match self {
+            Manifest::Index(i) => i.schema_version,
+            Manifest::Image(m) => m.schema_version,
+        }
+    }
+}
+
+/// Why a manifest or config could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// Not JSON, or JSON of the wrong shape.
+    #[error("malformed {what}: {detail}")]
+    Malformed {
+        /// What was being parsed ("manifest", "image config").
+        what: &'static str,
+        /// The parser's message.
+        detail: String,
+    },
+    /// A Docker schema 1 manifest.
+    #[error(
+        "Docker schema 1 manifests are not supported (media type {media_type:?}); push the image again with a current client"
+    )]
+    Schema1 {
+        /// The schema 1 media type seen.
+        media_type: String,
+    },
+    /// A media type that is not an image manifest or index.
+    #[error("unsupported manifest media type {media_type:?}")]
+    UnsupportedMediaType {
+        /// The media type seen.
+        media_type: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawManifest {
+    schema_version: Option<u32>,
+    media_type: Option<String>,
+    manifests: Option<Vec<Descriptor>>,
+    config: Option<Descriptor>,
+    layers: Option<Vec<Descriptor>>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    artifact_type: Option<String>,
+}
+
+fn malformed(what: &'static str, detail: impl ToString) -> ManifestError {
+    ManifestError::Malformed {
+        what,
+        detail: detail.to_string(),
+    }
+}
+
+/// Serde accepts a JSON array for a struct; a manifest or config must be an object.
+fn require_object(what: &'static str, bytes: &[u8]) -> Result<(), ManifestError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        _ => Err(malformed(what, "expected a JSON object")),
+    }
+}
+
+/// Parses a manifest body. `content_type` is the response's `Content-Type`, used when the document
+/// carries no `mediaType` of its own.
+///
+/// # Errors
+///
+/// [`ManifestError::Schema1`] for Docker schema 1, [`ManifestError::UnsupportedMediaType`] for
+/// anything that is neither an index nor an image manifest, [`ManifestError::Malformed`] when the
+/// body is not a well-formed manifest.
+pub fn parse_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<Manifest, ManifestError> {
+    require_object("manifest", bytes)?;
+    let raw: RawManifest = serde_json::from_slice(bytes).map_err(|e| malformed("manifest", e))?;
+    let declared = raw
+        .media_type
+        .clone()
+        .filter(|m| !m.is_empty())
+        .or_else(|| content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_owned()))
+        .filter(|m| !m.is_empty() && media_type::classify(m) != ManifestKind::Other);
+    if raw.schema_version == Some(1) {
+        return Err(ManifestError::Schema1 {
+            media_type: declared.unwrap_or_else(|| media_type::DOCKER_MANIFEST_V1.to_owned()),
+        });
+    }
+    // Without a usable declared type, infer it from the document's shape (OCI allows omitting it).
+    let media_type = match declared {
+        Some(m) => m,
+        None if raw.manifests.is_some() => media_type::OCI_INDEX.to_owned(),
+        None if raw.config.is_some() => media_type::OCI_MANIFEST.to_owned(),
+        None => {
+            return Err(ManifestError::UnsupportedMediaType {
+                media_type: raw
+                    .media_type
+                    .or(content_type.map(str::to_owned))
+                    .unwrap_or_default(),
+            });
+        }
+    };
+    let schema_version = raw.schema_version.unwrap_or(2);
+    if schema_version != 2 {
+        return Err(malformed(
+            "manifest",
+            format!("unknown schemaVersion {schema_version}"),
+        ));
+    }
+    match media_type::classify(&media_type) {
+        ManifestKind::Index => Ok(Manifest::Index(ImageIndex {
+            media_type,
+            schema_version,
+            manifests: raw
+                .manifests
+                .ok_or_else(|| malformed("manifest", "index without \"manifests\""))?,
+            annotations: raw.annotations,
+        })),
+        ManifestKind::Image => Ok(Manifest::Image(Box::new(ImageManifest {
+            media_type,
+            schema_version,
+            config: raw
+                .config
+                .ok_or_else(|| malformed("manifest", "image manifest without \"config\""))?,
+            layers: raw.layers.unwrap_or_default(),
+            annotations: raw.annotations,
+            artifact_type: raw.artifact_type,
+        }))),
+        ManifestKind::Schema1 => Err(ManifestError::Schema1 { media_type }),
+        ManifestKind::Other => Err(ManifestError::UnsupportedMediaType { media_type }),
+    }
+}
+
+/// An image config blob (`application/vnd.oci.image.config.v1+json` or the Docker equivalent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ImageConfig {
+    /// The platform the config declares (same keys as an index descriptor's platform).
+    #[serde(flatten)]
+    pub platform: DescriptorPlatform,
+    /// Creation time (RFC 3339), as written.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// Author.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// The runtime configuration.
+    #[serde(default)]
+    pub config: Option<ContainerConfig>,
+}
+
+impl ImageConfig {
+    /// The platform the config declares.
+    pub fn platform(&self) -> Platform {
+        Platform::from(&self.platform)
+    }
+}
+
+/// The `config` section of an image config (Docker's PascalCase keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerConfig {
+    /// User (name or uid[:gid]).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Exposed ports (`"80/tcp": {}`).
+    #[serde(default)]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+    /// Environment (`KEY=value`).
+    #[serde(default)]
+    pub env: Option<Vec<String>>,
+    /// Entrypoint.
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    /// Default arguments.
+    #[serde(default)]
+    pub cmd: Option<Vec<String>>,
+    /// Volumes (`"/data": {}`).
+    #[serde(default)]
+    pub volumes: Option<BTreeMap<String, serde_json::Value>>,
+    /// Working directory.
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Stop signal.
+    #[serde(default)]
+    pub stop_signal: Option<String>,
+}
+
+/// Parses an image config blob.
+///
+/// # Errors
+///
+/// [`ManifestError::Malformed`] when the body is not a JSON image config.
+pub fn parse_config(bytes: &[u8]) -> Result<ImageConfig, ManifestError> {
+    require_object("image config", bytes)?;
+    serde_json::from_slice(bytes).map_err(|e| malformed("image config", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(n: u8) -> String {
+        Digest::sha256_of(&[n]).to_string()
+    }
+
+    #[test]
+    fn parses_oci_index_with_platforms() {
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[
+            {{"mediaType":"{}","digest":"{}","size":10,"platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}},
+            {{"mediaType":"{}","digest":"{}","size":11,"platform":{{"architecture":"amd64","os":"windows","os.version":"10.0"}}}}]}}"#,
+            media_type::OCI_INDEX,
+            media_type::OCI_MANIFEST,
+            d(1),
+            media_type::OCI_MANIFEST,
+            d(2)
+        );
+        let Manifest::Index(i) = parse_manifest(body.as_bytes(), None).unwrap() else {
+            panic!("not an index")
+        };
+        assert_eq!(i.manifests.len(), 2);
+        let p: Platform = i.manifests[1].platform.as_ref().unwrap().into();
+        assert_eq!(p.os_version.as_deref(), Some("10.0"));
+        assert_eq!(p.to_string(), "windows/amd64");
+    }
+
+    #[test]
+    fn media_type_from_content_type_or_shape() {
+        let body = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"{}","digest":"{}","size":3}},"layers":[{{"digest":"{}","size":5}},{{"digest":"{}","size":7}}]}}"#,
+            media_type::DOCKER_CONFIG,
+            d(1),
+            d(2),
+            d(3)
+        );
+        let m = parse_manifest(body.as_bytes(), Some(media_type::DOCKER_MANIFEST_V2)).unwrap();
+        assert_eq!(m.media_type(), media_type::DOCKER_MANIFEST_V2);
+        let Manifest::Image(img) = parse_manifest(body.as_bytes(), None).unwrap() else {
+            panic!()
+        };
+        assert_eq!(img.media_type, media_type::OCI_MANIFEST);
+        assert_eq!(img.layers_size(), 12);
+    }
+
+    #[test]
+    fn rejects_schema1_unknown_and_garbage() {
+        let s1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
+        assert!(matches!(
+            parse_manifest(s1, Some(media_type::DOCKER_MANIFEST_V1_SIGNED)),
+            Err(ManifestError::Schema1 { .. })
+        ));
+        assert!(matches!(
+            parse_manifest(s1, None),
+            Err(ManifestError::Schema1 { .. })
+        ));
+        let other = br#"{"schemaVersion":2,"mediaType":"application/vnd.example+json"}"#;
+        assert!(matches!(
+            parse_manifest(other, None),
+            Err(ManifestError::UnsupportedMediaType { .. })
+        ));
+        assert!(matches!(
+            parse_manifest(b"<html>", None),
+            Err(ManifestError::Malformed { .. })
+        ));
+        let bad_digest = br#"{"schemaVersion":2,"manifests":[{"digest":"sha256:zz","size":1}]}"#;
+        assert!(matches!(
+            parse_manifest(bad_digest, None),
+            Err(ManifestError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn parses_config_with_nulls() {
+        let body = br#"{"architecture":"amd64","os":"linux","os.features":null,"variant":"","created":"2024-01-02T03:04:05Z",
+            "config":{"User":"1000","ExposedPorts":{"80/tcp":{}},"Env":["A=b"],"Entrypoint":null,
+            "Cmd":["run"],"Volumes":null,"WorkingDir":"/app","Labels":{"k":"v"}}}"#;
+        let c = parse_config(body).unwrap();
+        assert_eq!(c.platform().to_string(), "linux/amd64");
+        let cc = c.config.unwrap();
+        assert_eq!(cc.user.as_deref(), Some("1000"));
+        assert_eq!(cc.entrypoint, None);
+        assert_eq!(cc.labels.unwrap()["k"], "v");
+        assert!(parse_config(b"[]").is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! Client settings: TLS roots, insecure registries, timeouts and size caps.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default cap on a manifest body (4 MiB, as containerd and distribution use).
+pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+/// Default cap on a config blob (16 MiB).
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How a [`crate::RegistryClient`] talks to registries.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Extra PEM CA bundles trusted beside the system roots.
+    pub ca_files: Vec<PathBuf>,
+    /// Registries (`host` or `host:port`) reached over plain HTTP or unverified TLS.
+    pub insecure_registries: Vec<String>,
+    /// Limit on one whole request, headers and body.
+    pub request_timeout: Duration,
+    /// Limit on establishing a connection.
+    pub connect_timeout: Duration,
+    /// Limit on one read: a body that stalls longer fails with a timeout.
+    pub read_timeout: Duration,
+    /// Cap on manifest bodies.
+    pub max_manifest_bytes: u64,
+    /// Cap on config blobs.
+    pub max_config_bytes: u64,
+    /// `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            ca_files: Vec::new(),
+            insecure_registries: Vec::new(),
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(20),
+            max_manifest_bytes: MAX_MANIFEST_BYTES,
+            max_config_bytes: MAX_CONFIG_BYTES,
+            user_agent: concat!("imagefacts/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Whether `registry` was named insecure. A name without a port matches every port of that host.
+    pub fn is_insecure(&self, registry: &str) -> bool {
+        let host = host_of(registry);
+        self.insecure_registries.iter().any(|i| {
+            i.eq_ignore_ascii_case(registry) || (!has_port(i) && i.eq_ignore_ascii_case(host))
+        })
+    }
+}
+
+/// The host part of `host[:port]` (IPv6 in brackets kept).
+fn host_of(registry: &str) -> &str {
+    if registry.starts_with('[') {
+        return registry
+            .split_once(']')
+            .map_or(registry, |(h, _)| &registry[..=h.len()]);
+    }
+    registry.split(':').next().unwrap_or(registry)
+}
+
+fn has_port(registry: &str) -> bool {
+    host_of(registry).len() != registry.len()
+}
+
+/// The host:port the API of `registry` lives on: Docker Hub's API is `registry-1.docker.io`.
+pub fn api_host(registry: &str) -> &str {
+    if registry == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        registry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_matching() {
+        let c = ClientConfig {
+            insecure_registries: vec!["127.0.0.1:5000".into(), "myreg".into(), "[::1]".into()],
+            ..ClientConfig::default()
+        };
+        assert!(c.is_insecure("127.0.0.1:5000"));
+        assert!(!c.is_insecure("127.0.0.1:5001"));
+        assert!(!c.is_insecure("127.0.0.1"));
+        assert!(c.is_insecure("myreg"));
+        assert!(c.is_insecure("myreg:8443"));
+        assert!(c.is_insecure("[::1]:5000"));
+        assert!(!c.is_insecure("docker.io"));
+        assert_eq!(api_host("docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("ghcr.io"), "ghcr.io");
+    }
+}

@@ -1,0 +1,31 @@
+//! The OCI distribution protocol, as imagefacts speaks it to registries.
+//!
+//! [`RegistryClient`] pings each registry's `/v2/` once, answers `Basic` and `Bearer` challenges
+//! (tokens cached per scope and credential until they expire, re-authenticating once on a 401),
+//! resolves tags with `HEAD`, fetches manifests with the full `Accept` list and blobs through
+//! redirects, verifies the sha256 of every body and caps its size. Credentials come from a
+//! [`CredentialSource`]; none is ever printed.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use imagefacts_registry::{ClientConfig, RegistryClient};
+//!
+//! let client = RegistryClient::new(ClientConfig::default())?;
+//! let reference = "ghcr.io/org/app:1.2".parse()?;
+//! let fetched = client.get_manifest(&reference).await?;
+//! println!("{} is {}", reference, fetched.digest);
+//! # Ok(()) }
+//! ```
+
+mod auth;
+pub mod challenge;
+mod client;
+pub mod config;
+pub mod credentials;
+mod error;
+pub mod redact;
+
+pub use client::{FetchedManifest, ManifestHead, RegistryClient, parse_retry_after};
+pub use config::ClientConfig;
+pub use credentials::{Anonymous, Credential, CredentialSource, DockerConfig};
+pub use error::{RegistryError, Result};

@@ -1,0 +1,170 @@
+//! Test certificates made with the `openssl` CLI: a per-registry CA and server certificate (ECDSA
+//! P-256, fast to generate) and a self-signed RSA certificate whose key signs the registry tokens.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+/// Files of a test TLS setup.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsFiles {
+    /// The CA certificate (PEM), also copied as `certs.d/ca.crt`.
+    pub(crate) ca_crt: PathBuf,
+    /// The server certificate (PEM), SAN `IP:127.0.0.1, DNS:localhost`.
+    pub(crate) server_crt: PathBuf,
+    /// The server key (PEM).
+    pub(crate) server_key: PathBuf,
+    /// A directory holding only `ca.crt` (for skopeo `--cert-dir`).
+    pub(crate) cert_dir: PathBuf,
+}
+
+/// Files of the token signer.
+#[derive(Debug, Clone)]
+pub(crate) struct SignerFiles {
+    /// Self-signed RSA certificate (PEM), the registry's `rootcertbundle` and the JWT `x5c`.
+    pub(crate) cert: PathBuf,
+    /// Its RSA private key (PKCS#8 PEM).
+    pub(crate) key: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("running openssl (is it installed?)")?;
+    if !out.status.success() {
+        bail!(
+            "openssl {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Generates a CA and a server certificate for 127.0.0.1/localhost into `dir`.
+pub(crate) fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
+    std::fs::create_dir_all(dir)?;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=imagefacts test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    )?;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    )?;
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=serverAuth\n\
+         subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "3650",
+            "-extfile",
+            "server.ext",
+        ],
+    )?;
+    let cert_dir = dir.join("certs.d");
+    std::fs::create_dir_all(&cert_dir)?;
+    std::fs::copy(dir.join("ca.crt"), cert_dir.join("ca.crt"))?;
+    Ok(TlsFiles {
+        ca_crt: dir.join("ca.crt"),
+        server_crt: dir.join("server.crt"),
+        server_key: dir.join("server.key"),
+        cert_dir,
+    })
+}
+
+/// Generates the token-signing RSA key and its self-signed certificate into `dir`.
+pub(crate) fn generate_token_signer(dir: &Path) -> anyhow::Result<SignerFiles> {
+    std::fs::create_dir_all(dir)?;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "token-signer.key",
+            "-out",
+            "token-signer.crt",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=imagefacts test token signer",
+        ],
+    )?;
+    Ok(SignerFiles {
+        cert: dir.join("token-signer.crt"),
+        key: dir.join("token-signer.key"),
+    })
+}
+
+/// The base64 (standard alphabet) DER of the first certificate in a PEM file: the PEM body itself.
+pub(crate) fn pem_cert_base64_der(pem: &str) -> anyhow::Result<String> {
+    let begin = "-----BEGIN CERTIFICATE-----";
+    let end = "-----END CERTIFICATE-----";
+    let start = pem.find(begin).context("no BEGIN CERTIFICATE in PEM")? + begin.len();
+    let stop = pem[start..]
+        .find(end)
+        .context("no END CERTIFICATE in PEM")?
+        + start;
+    Ok(pem[start..stop]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect())
+}
