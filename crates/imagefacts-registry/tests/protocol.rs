@@ -1,0 +1,286 @@
+//! The protocol client against scripted servers and real registries: HEAD resolution and its GET
+//! fallback, credentials never following a redirect to another host, stalled bodies, token reuse.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use imagefacts_model::{Digest, Reference};
+use imagefacts_registry::{
+    ClientConfig, Credential, CredentialSource, RegistryClient, RegistryError,
+};
+use imagefacts_testkit::{Registry, RegistryKind, Reply, Request, ScriptedServer, push_fixtures};
+use serde_json::json;
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+#[derive(Debug)]
+struct Fixed(Credential);
+
+impl CredentialSource for Fixed {
+    fn credential(&self, _registry: &str, _repository: &str) -> Option<Credential> {
+        Some(self.0.clone())
+    }
+}
+
+fn insecure(host: &str) -> ClientConfig {
+    ClientConfig {
+        insecure_registries: vec![host.to_owned()],
+        ..ClientConfig::default()
+    }
+}
+
+fn reference(s: &str) -> Reference {
+    s.parse().unwrap()
+}
+
+fn manifest_body(config: &[u8]) -> Vec<u8> {
+    json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": Digest::sha256_of(config).to_string(), "size": config.len()},
+        "layers": []
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn resolve_uses_head_and_falls_back_to_get_without_digest_header() {
+    let body = manifest_body(b"{}");
+    let digest = Digest::sha256_of(&body);
+    let announced = digest.to_string();
+    let server =
+        ScriptedServer::start(
+            move |req: &Request| match (req.method.as_str(), req.path_only()) {
+                (_, "/v2/") => Reply::new(200),
+                ("HEAD", "/v2/a/manifests/with-header") => Reply::new(200)
+                    .header("Content-Type", OCI_MANIFEST)
+                    .header("Docker-Content-Digest", announced.clone())
+                    .header("Content-Length", body.len().to_string()),
+                ("HEAD", "/v2/a/manifests/no-header") => {
+                    Reply::new(200).header("Content-Type", OCI_MANIFEST)
+                }
+                ("GET", "/v2/a/manifests/no-header") => Reply::new(200)
+                    .header("Content-Type", OCI_MANIFEST)
+                    .body(body.clone()),
+                _ => Reply::new(404),
+            },
+        )
+        .unwrap();
+    let host = server.host();
+    let client = RegistryClient::new(insecure(&host)).unwrap();
+    let got = client
+        .resolve(&reference(&format!("{host}/a:with-header")))
+        .await
+        .unwrap();
+    assert_eq!(got, digest);
+    let got = client
+        .resolve(&reference(&format!("{host}/a:no-header")))
+        .await
+        .unwrap();
+    assert_eq!(got, digest);
+    // A pinned reference needs no request at all.
+    let before = server.requests().len();
+    let pinned = reference(&format!("{host}/a@{digest}"));
+    assert_eq!(client.resolve(&pinned).await.unwrap(), digest);
+    assert_eq!(server.requests().len(), before);
+    let methods: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path_only()))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "GET /v2/",
+            "HEAD /v2/a/manifests/with-header",
+            "HEAD /v2/a/manifests/no-header",
+            "GET /v2/a/manifests/no-header"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn blob_redirect_to_another_host_carries_no_credentials() {
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let digest = Digest::sha256_of(&config);
+    let cdn_body = config.clone();
+    let cdn = ScriptedServer::start(move |_req: &Request| Reply::new(200).body(cdn_body.clone()))
+        .unwrap();
+    let cdn_url = format!("{}/signed/blob?sig=abc", cdn.url());
+    let blob_path = format!("/v2/a/blobs/{digest}");
+    let registry = ScriptedServer::start(move |req: &Request| {
+        if req.header("authorization").is_none() {
+            return Reply::new(401).header("WWW-Authenticate", r#"Basic realm="test""#);
+        }
+        if req.path_only() == blob_path {
+            return Reply::new(307).header("Location", cdn_url.clone());
+        }
+        Reply::new(200)
+    })
+    .unwrap();
+    let host = registry.host();
+    let credential = Credential::UserPassword {
+        username: "u".into(),
+        password: "hunter2".into(),
+    };
+    let client =
+        RegistryClient::with_credentials(insecure(&host), Arc::new(Fixed(credential))).unwrap();
+    let (bytes, parsed) = client.get_config(&host, "a", &digest).await.unwrap();
+    assert_eq!(bytes, config);
+    assert_eq!(parsed.platform().to_string(), "linux/amd64");
+    let to_registry = registry.requests();
+    assert!(
+        to_registry
+            .iter()
+            .any(|r| r.header("authorization").is_some())
+    );
+    let to_cdn = cdn.requests();
+    assert_eq!(to_cdn.len(), 1);
+    assert_eq!(
+        to_cdn[0].header("authorization"),
+        None,
+        "credentials leaked across hosts"
+    );
+}
+
+#[tokio::test]
+async fn stalled_body_times_out_and_wrong_blob_is_rejected() {
+    let body = manifest_body(b"{}");
+    let server = ScriptedServer::start(move |req: &Request| match req.path_only() {
+        "/v2/" => Reply::new(200),
+        "/v2/a/manifests/stall" => Reply::new(200)
+            .header("Content-Type", OCI_MANIFEST)
+            .body(body.clone())
+            .stall_after(10),
+        _ => Reply::new(200).body("not the blob"),
+    })
+    .unwrap();
+    let host = server.host();
+    let config = ClientConfig {
+        read_timeout: Duration::from_millis(500),
+        ..insecure(&host)
+    };
+    let client = RegistryClient::new(config).unwrap();
+    let started = std::time::Instant::now();
+    let err = client
+        .get_manifest(&reference(&format!("{host}/a:stall")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let err = client
+        .get_blob(&host, "a", &Digest::sha256_of(b"x"), 1024, "config")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::DigestMismatch { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn reauthenticates_once_when_a_token_is_refused() {
+    let tokens = Arc::new(AtomicUsize::new(0));
+    let issued = tokens.clone();
+    let server = ScriptedServer::start(move |req: &Request| {
+        let realm = format!("http://{}/token", req.header("host").unwrap_or_default());
+        let challenge = format!(r#"Bearer realm="{realm}",service="svc""#);
+        match req.path_only() {
+            "/token" => {
+                let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+                Reply::new(200).json(&json!({"access_token": format!("tok{n}"), "expires_in": 300}))
+            }
+            // The first token is refused, the second accepted.
+            _ if req.header("authorization") == Some("Bearer tok2") => Reply::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .body(manifest_body(b"{}")),
+            _ => Reply::new(401).header("WWW-Authenticate", challenge),
+        }
+    })
+    .unwrap();
+    let host = server.host();
+    let client = RegistryClient::new(insecure(&host)).unwrap();
+    client
+        .get_manifest(&reference(&format!("{host}/a:1")))
+        .await
+        .unwrap();
+    assert_eq!(tokens.load(Ordering::SeqCst), 2);
+    // Cached now: more requests, no more tokens.
+    client
+        .get_manifest(&reference(&format!("{host}/a:1")))
+        .await
+        .unwrap();
+    assert_eq!(tokens.load(Ordering::SeqCst), 2);
+    let token_req = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path_only() == "/token")
+        .unwrap();
+    let q = token_req.query();
+    assert!(q.contains(&("service".into(), "svc".into())), "{q:?}");
+    assert!(
+        q.contains(&("scope".into(), "repository:a:pull".into())),
+        "{q:?}"
+    );
+}
+
+#[tokio::test]
+async fn token_registry_one_ping_and_one_token_per_repository() {
+    let reg = tokio::task::spawn_blocking(|| {
+        let reg = Registry::start(RegistryKind::Token).unwrap();
+        let fx = push_fixtures(&reg).unwrap();
+        (reg, fx)
+    })
+    .await
+    .unwrap();
+    let (reg, fx) = reg;
+    let (username, password) = reg.credentials().unwrap();
+    let config = ClientConfig {
+        ca_files: vec![reg.ca_file().unwrap()],
+        ..ClientConfig::default()
+    };
+    let client = RegistryClient::with_credentials(
+        config,
+        Arc::new(Fixed(Credential::UserPassword { username, password })),
+    )
+    .unwrap();
+    let before = reg.token_requests();
+    reg.clear_access_log();
+    let r = reference(&format!("{}/{}", reg.host(), fx.multi_oci));
+    let top = client.get_manifest(&r).await.unwrap();
+    let head = client.head_manifest(&r).await.unwrap();
+    assert_eq!(head.digest, Some(top.digest.clone()));
+    let other = reference(&format!("{}/{}", reg.host(), fx.single));
+    client.get_manifest(&other).await.unwrap();
+    assert_eq!(
+        reg.token_requests() - before,
+        2,
+        "one token per repository scope"
+    );
+    let pings = reg.access_log().iter().filter(|e| e.path == "/v2/").count();
+    assert_eq!(pings, 1);
+}
+
+#[tokio::test]
+async fn insecure_registry_accepts_an_untrusted_certificate() {
+    let (reg, fx) = tokio::task::spawn_blocking(|| {
+        let reg = Registry::start(RegistryKind::TlsBasic).unwrap();
+        let fx = push_fixtures(&reg).unwrap();
+        (reg, fx)
+    })
+    .await
+    .unwrap();
+    let (username, password) = reg.credentials().unwrap();
+    let r = reference(&format!("{}/{}", reg.host(), fx.single));
+    let creds = Arc::new(Fixed(Credential::UserPassword { username, password }));
+    // Verified TLS without the CA fails; named insecure, it works over unverified TLS.
+    let strict = RegistryClient::with_credentials(ClientConfig::default(), creds.clone()).unwrap();
+    let err = strict.get_manifest(&r).await.unwrap_err();
+    assert!(matches!(err, RegistryError::Tls { .. }), "{err:?}");
+    let lax = RegistryClient::with_credentials(insecure(&reg.host()), creds).unwrap();
+    let got = lax.get_manifest(&r).await.unwrap();
+    assert_eq!(got.digest.to_string(), fx.single_digest);
+}
