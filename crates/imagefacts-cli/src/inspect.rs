@@ -1,22 +1,25 @@
-//! `imagefacts inspect REF...`: facts for explicit references.
+//! `imagefacts inspect REF...`: facts for explicit references; and the shared run of the engine.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use imagefacts_engine::{CollectOptions, Collector};
+use imagefacts_engine::{CollectOptions, Collector, Fallback, ImageRequest};
 use imagefacts_model::facts::FactsFile;
 use imagefacts_registry::{
-    Anonymous, ClientConfig, CredentialSource, DockerConfig, RegistryClient,
+    Anonymous, ClientConfig, CredentialSource, DockerConfig, RegistryClient, RetryPolicy,
 };
 use time::OffsetDateTime;
 
 use crate::Outcome;
-use crate::args::{InspectArgs, RegistryArgs};
+use crate::args::{CollectArgs, FallbackArg, InspectArgs, RegistryArgs};
 use crate::output::write_output;
+use crate::progress::Reporter;
 
 /// Builds the shared registry client from the command line.
-pub(crate) fn registry_client(args: &RegistryArgs) -> anyhow::Result<RegistryClient> {
+pub(crate) fn registry_client(
+    args: &RegistryArgs,
+    reporter: Arc<Reporter>,
+) -> anyhow::Result<RegistryClient> {
     let credentials: Arc<dyn CredentialSource> = match &args.authfile {
         Some(path) => Arc::new(DockerConfig::load(path)?),
         None => Arc::new(Anonymous),
@@ -24,29 +27,84 @@ pub(crate) fn registry_client(args: &RegistryArgs) -> anyhow::Result<RegistryCli
     let config = ClientConfig {
         ca_files: args.ca_files.clone(),
         insecure_registries: args.insecure_registries.clone(),
-        request_timeout: Duration::from_secs(args.timeout_secs),
+        request_timeout: args.timeout,
+        per_registry: usize::from(args.per_registry),
+        retry: RetryPolicy {
+            max_retries: args.retries,
+            ..RetryPolicy::default()
+        },
         ..ClientConfig::default()
     };
-    Ok(RegistryClient::with_credentials(config, credentials)?)
+    Ok(RegistryClient::builder(config)
+        .credentials(credentials)
+        .observer(reporter)
+        .build()?)
 }
 
-pub(crate) async fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
-    let client = registry_client(&args.registry)?;
-    let collector = Collector::new(
-        client,
-        CollectOptions {
-            platform: args.registry.platform.clone(),
-            concurrency: usize::from(args.registry.concurrency),
+/// The engine's options from the command line.
+fn collect_options(args: &CollectArgs) -> CollectOptions {
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        args.cache_dir
+            .clone()
+            .or_else(|| dirs::cache_dir().map(|d| d.join("imagefacts")))
+    };
+    CollectOptions {
+        platform: args.platform.clone(),
+        concurrency: usize::from(args.concurrency),
+        fallback: match args.fallback {
+            FallbackArg::None => Fallback::None,
+            FallbackArg::Partial => Fallback::Partial,
+            FallbackArg::BestEffort => Fallback::BestEffort,
+            FallbackArg::Cached => Fallback::Cached,
         },
+        deadline: args.deadline,
+        cache_dir,
+        cache_ttl: args.cache_ttl,
+    }
+}
+
+/// Collects `requests` and returns the facts file (its summary complete), reporting progress.
+pub(crate) async fn collect_facts(
+    registry: &RegistryArgs,
+    collect: &CollectArgs,
+    requests: Vec<ImageRequest>,
+) -> anyhow::Result<FactsFile> {
+    let reporter = Arc::new(Reporter::new(collect.progress));
+    let client = registry_client(registry, reporter.clone())?;
+    let collector = Collector::new(client, collect_options(collect))?.with_events(reporter.clone());
+    let facts = collector.collect(requests).await;
+    let mut file = FactsFile::new(
+        OffsetDateTime::now_utc(),
+        facts.context("collection stopped (--fallback none)")?,
     );
-    let facts = collector.collect(&args.references).await;
-    let file = FactsFile::new(OffsetDateTime::now_utc(), facts);
-    let mut json = serde_json::to_vec_pretty(&file).context("cannot serialise facts")?;
+    file.summary.rate_limits = collector.client().rate_limits();
+    reporter.finish(&file.summary);
+    Ok(file)
+}
+
+/// Writes `file` as pretty JSON and returns the outcome its errors imply.
+pub(crate) fn write_facts(
+    file: &FactsFile,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<Outcome> {
+    let mut json = serde_json::to_vec_pretty(file).context("cannot serialise facts")?;
     json.push(b'\n');
-    write_output(args.output.as_deref(), &json)?;
+    write_output(output, &json)?;
     Ok(if file.summary.collection_errors > 0 {
         Outcome::Partial
     } else {
         Outcome::Success
     })
+}
+
+pub(crate) async fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
+    let requests = args
+        .references
+        .iter()
+        .map(|r| ImageRequest::new(r))
+        .collect();
+    let file = collect_facts(&args.registry, &args.collect, requests).await?;
+    write_facts(&file, args.output.as_deref())
 }

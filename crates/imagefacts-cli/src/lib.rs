@@ -11,6 +11,7 @@ use clap::Parser as _;
 mod args;
 mod inspect;
 mod output;
+mod progress;
 
 pub use args::Cli;
 

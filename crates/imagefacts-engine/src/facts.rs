@@ -5,10 +5,15 @@ use std::collections::BTreeMap;
 use imagefacts_model::facts::{
     AttestationRef, BuildInfo, ConfigFacts, ErrorKind, FactsError, ImageFacts, Layer, PlatformFacts,
 };
+use std::sync::Arc;
+
+use imagefacts_model::discovery::{ImageUse, RunningDigestKind};
 use imagefacts_model::manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest};
-use imagefacts_model::{Platform, Reference};
+use imagefacts_model::{Digest, Platform, Reference};
 use imagefacts_registry::{RegistryClient, RegistryError};
 use time::OffsetDateTime;
+
+use crate::fetch::Fetcher;
 
 /// Annotation buildkit puts on attestation children of an index.
 const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
@@ -18,7 +23,7 @@ const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
 /// Facts of one platform manifest, before they are placed at the top level or in `platforms`.
 struct ImageDetails {
     manifest: ImageManifest,
-    config: ImageConfig,
+    config: Arc<ImageConfig>,
 }
 
 impl ImageDetails {
@@ -58,13 +63,8 @@ impl ImageDetails {
     }
 }
 
-/// Turns a registry error into the typed error of facts.json.
-pub fn facts_error(e: &RegistryError) -> FactsError {
-    e.to_facts_error()
-}
-
 /// A facts entry for a reference that could not be parsed.
-pub fn invalid_reference(input: &str, message: String, now: OffsetDateTime) -> ImageFacts {
+pub(crate) fn invalid_reference(input: &str, message: String, now: OffsetDateTime) -> ImageFacts {
     let mut f = ImageFacts::empty(input, "", "", now);
     f.error = Some(FactsError {
         kind: ErrorKind::InvalidReference,
@@ -72,61 +72,118 @@ pub fn invalid_reference(input: &str, message: String, now: OffsetDateTime) -> I
         retryable: false,
         status: None,
         code: None,
+        attempts: None,
     });
     f
 }
 
-/// Collects the facts of `reference` (written as `written`). Never fails: a failure is recorded in
-/// the entry's `error`.
-pub async fn collect_image(
-    client: &RegistryClient,
+/// Collects the facts of `reference` (written as `written`), carrying what discovery knows of it.
+/// Never fails: a failure is recorded in the entry's `error`, beside whatever was obtained first.
+pub(crate) async fn collect_image(
+    fetcher: &Fetcher,
     written: &str,
     reference: &Reference,
+    usage: Option<&ImageUse>,
     wanted: Option<&Platform>,
 ) -> ImageFacts {
     let now = OffsetDateTime::now_utc();
     let mut facts = ImageFacts::empty(written, reference.registry(), reference.repository(), now);
     facts.tag = reference.tag().unwrap_or_default().to_owned();
-    if let Err(e) = fill(client, reference, wanted, &mut facts).await {
+    if let Some(u) = usage {
+        attach_usage(&mut facts, u);
+    }
+    if let Err(e) = fill(fetcher, reference, usage, wanted, &mut facts).await {
         tracing::debug!(reference = %reference, error = %e, "image failed");
-        facts.error = Some(facts_error(&e));
+        facts.error = Some(e.to_facts_error());
     }
     facts
 }
 
+/// Copies discovery's view of an image into its facts.
+pub(crate) fn attach_usage(facts: &mut ImageFacts, usage: &ImageUse) {
+    facts.workloads = usage.workloads.clone();
+    facts.running_digests = usage.running_digests.clone();
+    facts.pull_failures = usage.pull_failures.clone();
+    facts.pull_secrets = usage.pull_secrets.clone();
+    facts.node_platforms = usage.node_platforms.clone();
+}
+
+/// The manifest digest the cluster runs for `reference`, when pod status names one for its repository.
+fn running_manifest_digest(reference: &Reference, usage: Option<&ImageUse>) -> Option<Digest> {
+    let name = reference.name();
+    usage?
+        .running_digests
+        .iter()
+        .filter(|r| r.kind == RunningDigestKind::RepoDigest)
+        .filter(|r| {
+            r.repository.as_deref().is_none_or(|repo| {
+                Reference::parse(repo).map(|p| p.name()).as_deref() == Ok(name.as_str())
+            })
+        })
+        .find_map(|r| Digest::parse(&r.digest).ok())
+}
+
 async fn fill(
-    client: &RegistryClient,
+    fetcher: &Fetcher,
     reference: &Reference,
+    usage: Option<&ImageUse>,
     wanted: Option<&Platform>,
     facts: &mut ImageFacts,
 ) -> Result<(), RegistryError> {
-    let top = match client.get_manifest(reference).await {
-        Ok(top) => top,
-        Err(e) => return Err(explain_not_found(client, reference, e).await),
+    let digest = match (
+        reference.target(),
+        running_manifest_digest(reference, usage),
+    ) {
+        (imagefacts_model::reference::Target::Tag(_), Some(running)) => {
+            // What runs needs no resolution; one HEAD (or the cache) tells whether the tag moved.
+            match fetcher.tag_digest(reference).await {
+                Ok(now) => {
+                    facts.tag_drift = Some(now != running);
+                    facts.tag_digest = Some(now);
+                }
+                Err(e) => tracing::debug!(reference = %reference, error = %e, "tag drift unknown"),
+            }
+            running
+        }
+        _ => match fetcher.tag_digest(reference).await {
+            Ok(d) => d,
+            Err(e) => return Err(explain_not_found(&fetcher.client, reference, e).await),
+        },
     };
-    facts.digest = Some(top.digest.clone());
+    facts.digest = Some(digest.clone());
+    let top = match fetcher.manifest(reference, &digest).await {
+        Ok(top) => top,
+        Err(e) => return Err(explain_not_found(&fetcher.client, reference, e).await),
+    };
     facts.media_type = top.manifest.media_type().to_owned();
     facts.schema_version = top.manifest.schema_version();
-    match top.manifest {
+    match &top.manifest {
         Manifest::Image(manifest) => {
-            let details = details(client, reference, *manifest).await?;
-            facts.manifest_digest = Some(top.digest);
+            facts.manifest_digest = Some(digest);
+            facts.config_digest = Some(manifest.config.digest.clone());
+            let details = details(fetcher, reference, manifest).await?;
             facts.platform = details.config.platform();
             fill_primary(facts, &details, &[]);
         }
-        Manifest::Index(index) => fill_index(client, reference, wanted, &index, facts).await?,
+        Manifest::Index(index) => fill_index(fetcher, reference, wanted, index, facts).await?,
     }
     Ok(())
 }
 
-/// Distribution answers `MANIFEST_UNKNOWN` for a missing repository too; one more request tells
-/// which it was, so the error says "repository unknown" (`NAME_UNKNOWN`) when that is the cause.
+/// A 404 on a tag says neither whether the repository exists (distribution answers
+/// `MANIFEST_UNKNOWN` for both) nor anything at all on a `HEAD`; one more request tells which it
+/// was: `NAME_UNKNOWN` for a missing repository, `MANIFEST_UNKNOWN` for a missing tag.
 async fn explain_not_found(
     client: &RegistryClient,
     reference: &Reference,
     e: RegistryError,
 ) -> RegistryError {
-    let RegistryError::NotFound { registry, code, .. } = &e else {
+    let RegistryError::NotFound {
+        registry,
+        what,
+        code,
+    } = &e
+    else {
         return e;
     };
     if code.as_deref() == Some("NAME_UNKNOWN") {
@@ -141,23 +198,25 @@ async fn explain_not_found(
             what: format!("repository {}", reference.repository()),
             code: Some("NAME_UNKNOWN".to_owned()),
         },
-        _ => e,
+        Ok(true) => RegistryError::NotFound {
+            registry: registry.clone(),
+            what: what.clone(),
+            code: Some("MANIFEST_UNKNOWN".to_owned()),
+        },
+        Err(_) => e,
     }
 }
 
 async fn details(
-    client: &RegistryClient,
+    fetcher: &Fetcher,
     reference: &Reference,
-    manifest: ImageManifest,
+    manifest: &ImageManifest,
 ) -> Result<ImageDetails, RegistryError> {
-    let (_, config) = client
-        .get_config(
-            reference.registry(),
-            reference.repository(),
-            &manifest.config.digest,
-        )
-        .await?;
-    Ok(ImageDetails { manifest, config })
+    let config = fetcher.config(reference, &manifest.config.digest).await?;
+    Ok(ImageDetails {
+        manifest: manifest.clone(),
+        config,
+    })
 }
 
 fn fill_primary(
@@ -198,7 +257,7 @@ fn primary_index(children: &[(Platform, &Descriptor)], wanted: Option<&Platform>
 }
 
 async fn fill_index(
-    client: &RegistryClient,
+    fetcher: &Fetcher,
     reference: &Reference,
     wanted: Option<&Platform>,
     index: &ImageIndex,
@@ -220,11 +279,9 @@ async fn fill_index(
     }
     let primary = primary_index(&children, wanted);
     let fetches = children.iter().map(|(_, d)| async move {
-        let child = client
-            .get_manifest(&reference.with_digest(d.digest.clone()))
-            .await?;
-        match child.manifest {
-            Manifest::Image(m) => details(client, reference, *m).await,
+        let child = fetcher.manifest(reference, &d.digest).await?;
+        match &child.manifest {
+            Manifest::Image(m) => details(fetcher, reference, m).await,
             Manifest::Index(_) => Err(RegistryError::Protocol {
                 registry: reference.registry().to_owned(),
                 detail: format!("index child {} is itself an index", d.digest),
@@ -263,7 +320,7 @@ async fn fill_index(
                 }
             }
             Err(e) => {
-                pf.error = Some(facts_error(&e));
+                pf.error = Some(e.to_facts_error());
                 if is_primary {
                     primary_error = Some(e);
                 }
@@ -289,6 +346,7 @@ async fn fill_index(
             retryable: false,
             status: None,
             code: None,
+            attempts: None,
         });
     }
     Ok(())

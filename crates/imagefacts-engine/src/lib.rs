@@ -1,31 +1,63 @@
-//! The collection engine: turns a list of image references into [`ImageFacts`], asking registries
-//! through one shared [`RegistryClient`].
+//! The collection engine: turns image references (and what discovery knows of them) into
+//! [`ImageFacts`], asking registries through one shared [`RegistryClient`] with the fewest requests.
 //!
-//! Each distinct reference is collected once, however often it is listed; references run
-//! concurrently up to a limit; a failure becomes a typed error in that image's entry and never
-//! stops the others.
+//! - Each distinct reference is one unit of work, however often it is listed; manifests and
+//!   configs are fetched once per digest (single-flight in memory, content-addressed on disk).
+//! - A tag costs one `HEAD` (free on Docker Hub), or nothing while its cache entry is fresh; a
+//!   reference pinned by digest, or whose running digest the cluster reported, needs no resolution.
+//! - Up to [`CollectOptions::concurrency`] images at once; per-registry limits and retries live in
+//!   the client.
+//! - A failure becomes a typed error in that image's entry, handled per [`Fallback`]; an overall
+//!   deadline turns unfinished images into `timeout` errors and the run still completes.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use imagefacts_engine::{CollectOptions, Collector};
+//! use imagefacts_engine::{CollectOptions, Collector, ImageRequest};
 //! use imagefacts_registry::{ClientConfig, RegistryClient};
 //!
 //! let client = RegistryClient::new(ClientConfig::default())?;
-//! let collector = Collector::new(client, CollectOptions::default());
-//! let facts = collector.collect(&["nginx:1.25".to_owned()]).await;
-//! println!("{}", facts[0].digest.as_ref().map(ToString::to_string).unwrap_or_default());
+//! let collector = Collector::new(client, CollectOptions::default())?;
+//! let facts = collector.collect(vec![ImageRequest::new("nginx:1.25")]).await?;
+//! println!("{:?}", facts[0].digest);
 //! # Ok(()) }
 //! ```
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt as _;
-use imagefacts_model::facts::ImageFacts;
+use imagefacts_model::discovery::ImageUse;
+use imagefacts_model::facts::{ErrorKind, FactsError, ImageFacts, SOURCE_CACHE};
 use imagefacts_model::{Platform, Reference};
 use imagefacts_registry::RegistryClient;
 use time::OffsetDateTime;
 
-pub mod facts;
+pub mod cache;
+mod events;
+mod facts;
+mod fetch;
+
+pub use cache::{CacheError, DiskCache};
+pub use events::{Event, EventSink, NoEvents};
+
+use crate::fetch::Fetcher;
+
+/// What to do when an image fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Fallback {
+    /// The first failure stops the run ([`CollectError::Failed`]); nothing is written.
+    None,
+    /// Keep whatever facts were obtained before the failure, marked `partial`.
+    Partial,
+    /// Every image gets facts or a typed error; the run completes.
+    #[default]
+    BestEffort,
+    /// An image whose registry fails is served from the on-disk cache when present
+    /// (`source: "cache"`, original `collectedAt`), else gets its typed error.
+    Cached,
+}
 
 /// How a [`Collector`] works.
 #[derive(Debug, Clone)]
@@ -34,6 +66,14 @@ pub struct CollectOptions {
     pub platform: Option<Platform>,
     /// How many images are collected at once.
     pub concurrency: usize,
+    /// What to do when an image fails.
+    pub fallback: Fallback,
+    /// Stop waiting after this long: unfinished images get a `timeout` error.
+    pub deadline: Option<Duration>,
+    /// On-disk cache directory (`None`: memory only).
+    pub cache_dir: Option<PathBuf>,
+    /// How long a cached tag → digest entry is trusted.
+    pub cache_ttl: Duration,
 }
 
 impl Default for CollectOptions {
@@ -41,54 +81,253 @@ impl Default for CollectOptions {
         CollectOptions {
             platform: None,
             concurrency: 16,
+            fallback: Fallback::BestEffort,
+            deadline: None,
+            cache_dir: None,
+            cache_ttl: Duration::from_secs(3600),
         }
     }
 }
 
+/// One image to collect: a reference as written, with what discovery knows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRequest {
+    /// The reference as written.
+    pub reference: String,
+    /// Workloads, running digests and the rest, when the image was discovered.
+    pub usage: Option<ImageUse>,
+}
+
+impl ImageRequest {
+    /// A request for an explicit reference.
+    pub fn new(reference: &str) -> ImageRequest {
+        ImageRequest {
+            reference: reference.to_owned(),
+            usage: None,
+        }
+    }
+}
+
+/// Why a run stopped without results.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// `--fallback none` and an image failed.
+    #[error("{reference}: {}", error.message)]
+    Failed {
+        /// The reference that failed first.
+        reference: String,
+        /// Its error.
+        error: FactsError,
+    },
+    /// The cache directory is unusable.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
 /// Collects facts for many references with one shared client.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Collector {
-    client: RegistryClient,
+    fetcher: Fetcher,
     options: CollectOptions,
+    events: Arc<dyn EventSink>,
 }
 
 impl Collector {
     /// A collector using `client`.
-    pub fn new(client: RegistryClient, options: CollectOptions) -> Collector {
-        Collector { client, options }
+    ///
+    /// # Errors
+    ///
+    /// [`CollectError::Cache`] when the cache directory cannot be created.
+    pub fn new(client: RegistryClient, options: CollectOptions) -> Result<Collector, CollectError> {
+        let disk = match &options.cache_dir {
+            Some(dir) => Some(DiskCache::open(dir, options.cache_ttl)?),
+            None => None,
+        };
+        Ok(Collector {
+            fetcher: Fetcher::new(client, disk),
+            options,
+            events: Arc::new(NoEvents),
+        })
     }
 
-    /// Facts for every input, in input order. Inputs naming the same reference are collected once.
-    pub async fn collect(&self, inputs: &[String]) -> Vec<ImageFacts> {
-        let mut unique: Vec<&str> = Vec::new();
-        let mut slot_of: HashMap<&str, usize> = HashMap::new();
-        let slots: Vec<usize> = inputs
+    /// Reports progress to `events`.
+    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Collector {
+        self.events = events;
+        self
+    }
+
+    /// The registry client.
+    pub fn client(&self) -> &RegistryClient {
+        &self.fetcher.client
+    }
+
+    /// Facts for every request, in request order. Requests naming the same reference (in any
+    /// spelling) are collected once.
+    ///
+    /// # Errors
+    ///
+    /// [`CollectError::Failed`] under [`Fallback::None`] when an image fails.
+    pub async fn collect(
+        &self,
+        requests: Vec<ImageRequest>,
+    ) -> Result<Vec<ImageFacts>, CollectError> {
+        // One unit of work per normalised reference; unparseable ones are their own unit.
+        let mut units: Vec<usize> = Vec::new();
+        let mut unit_of: HashMap<String, usize> = HashMap::new();
+        let slots: Vec<usize> = requests
             .iter()
-            .map(|input| {
-                *slot_of.entry(input.as_str()).or_insert_with(|| {
-                    unique.push(input.as_str());
-                    unique.len() - 1
+            .enumerate()
+            .map(|(i, r)| {
+                let key = Reference::parse(&r.reference)
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|_| format!("invalid:{}", r.reference));
+                *unit_of.entry(key).or_insert_with(|| {
+                    units.push(i);
+                    units.len() - 1
                 })
             })
             .collect();
-        let wanted = self.options.platform.as_ref();
-        let mut done: Vec<Option<ImageFacts>> = vec![None; unique.len()];
-        let mut stream = futures::stream::iter(unique.iter().enumerate())
-            .map(|(i, input)| async move { (i, self.collect_one(input, wanted).await) })
+        self.events.event(&Event::Started {
+            total: requests.len(),
+        });
+        let deadline = self
+            .options
+            .deadline
+            .map(|d| tokio::time::Instant::now() + d);
+        let mut done: Vec<Option<ImageFacts>> = vec![None; units.len()];
+        let mut stream = futures::stream::iter(units.iter().enumerate())
+            .map(|(u, &i)| {
+                let request = &requests[i];
+                async move {
+                    let work = self.collect_one(request);
+                    let facts = match deadline {
+                        Some(at) => match tokio::time::timeout_at(at, work).await {
+                            Ok(f) => f,
+                            Err(_) => deadline_reached(request, self.options.deadline),
+                        },
+                        None => work.await,
+                    };
+                    (u, facts)
+                }
+            })
             .buffer_unordered(self.options.concurrency.max(1));
-        while let Some((i, facts)) = stream.next().await {
-            done[i] = Some(facts);
+        while let Some((u, facts)) = stream.next().await {
+            if let (Fallback::None, Some(error)) = (self.options.fallback, &facts.error) {
+                return Err(CollectError::Failed {
+                    reference: facts.reference.clone(),
+                    error: error.clone(),
+                });
+            }
+            self.events.event(&Event::image(&facts));
+            done[u] = Some(facts);
         }
-        slots
+        Ok(slots
             .into_iter()
-            .map(|i| done[i].clone().expect("every unique input was collected"))
-            .collect()
+            .zip(&requests)
+            .map(|(u, request)| {
+                let mut f = done[u].clone().expect("every unit was collected");
+                // Each entry keeps its own spelling and usage.
+                f.reference.clone_from(&request.reference);
+                if let Some(usage) = &request.usage {
+                    facts::attach_usage(&mut f, usage);
+                }
+                f
+            })
+            .collect())
     }
 
-    async fn collect_one(&self, input: &str, wanted: Option<&Platform>) -> ImageFacts {
-        match Reference::parse(input) {
-            Ok(reference) => facts::collect_image(&self.client, input, &reference, wanted).await,
-            Err(e) => facts::invalid_reference(input, e.to_string(), OffsetDateTime::now_utc()),
+    async fn collect_one(&self, request: &ImageRequest) -> ImageFacts {
+        let reference = match Reference::parse(&request.reference) {
+            Ok(r) => r,
+            Err(e) => {
+                let mut f = facts::invalid_reference(
+                    &request.reference,
+                    e.to_string(),
+                    OffsetDateTime::now_utc(),
+                );
+                if let Some(usage) = &request.usage {
+                    facts::attach_usage(&mut f, usage);
+                }
+                return f;
+            }
+        };
+        let wanted = self.options.platform.as_ref();
+        let mut f = facts::collect_image(
+            &self.fetcher,
+            &request.reference,
+            &reference,
+            request.usage.as_ref(),
+            wanted,
+        )
+        .await;
+        let cache_key = format!(
+            "{reference}|{}",
+            wanted.map(ToString::to_string).unwrap_or_default()
+        );
+        match (&f.error, self.options.fallback) {
+            (None, _) => {
+                if let Some(disk) = self.fetcher.disk() {
+                    disk.put_facts(&cache_key, &f);
+                }
+            }
+            (Some(_), Fallback::Partial) => f.partial = true,
+            (Some(error), Fallback::Cached) => {
+                if let Some(mut cached) = self.fetcher.disk().and_then(|d| d.facts(&cache_key)) {
+                    cached.source = SOURCE_CACHE.to_owned();
+                    cached.fallback_reason = Some(error.clone());
+                    cached.reference.clone_from(&request.reference);
+                    if let Some(usage) = &request.usage {
+                        facts::attach_usage(&mut cached, usage);
+                    }
+                    return cached;
+                }
+                f = errored_only(f);
+            }
+            (Some(_), Fallback::BestEffort | Fallback::None) => f = errored_only(f),
         }
+        f
     }
+}
+
+/// An errored entry with only its identity, usage and error (what `best-effort` writes).
+fn errored_only(f: ImageFacts) -> ImageFacts {
+    let mut out = ImageFacts::empty(&f.reference, &f.registry, &f.repository, f.collected_at);
+    out.tag = f.tag;
+    out.workloads = f.workloads;
+    out.running_digests = f.running_digests;
+    out.pull_failures = f.pull_failures;
+    out.pull_secrets = f.pull_secrets;
+    out.node_platforms = f.node_platforms;
+    out.error = f.error;
+    out
+}
+
+fn deadline_reached(request: &ImageRequest, deadline: Option<Duration>) -> ImageFacts {
+    let (registry, repository, tag) = match Reference::parse(&request.reference) {
+        Ok(r) => (
+            r.registry().to_owned(),
+            r.repository().to_owned(),
+            r.tag().unwrap_or_default().to_owned(),
+        ),
+        Err(_) => Default::default(),
+    };
+    let mut f = ImageFacts::empty(
+        &request.reference,
+        &registry,
+        &repository,
+        OffsetDateTime::now_utc(),
+    );
+    f.tag = tag;
+    f.error = Some(FactsError {
+        kind: ErrorKind::Timeout,
+        message: format!(
+            "the run's deadline ({}s) passed before this image was collected",
+            deadline.unwrap_or_default().as_secs()
+        ),
+        retryable: true,
+        status: None,
+        code: None,
+        attempts: None,
+    });
+    f
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::digest::Digest;
+use crate::discovery::{DiscoveryError, PullFailure, RunningDigest, SecretRef, WorkloadRef};
 use crate::platform::Platform;
 
 /// Format version written in [`FactsFile::version`].
@@ -33,6 +34,12 @@ pub struct FactsFile {
     pub image_facts: Vec<ImageFacts>,
     /// Totals over `image_facts`.
     pub summary: Summary,
+    /// Distinct platforms of the cluster's nodes (from discovery).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_platforms: Vec<Platform>,
+    /// What discovery could not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discovery_errors: Vec<DiscoveryError>,
 }
 
 impl FactsFile {
@@ -45,6 +52,8 @@ impl FactsFile {
             namespace: None,
             image_facts,
             summary,
+            cluster_platforms: Vec::new(),
+            discovery_errors: Vec::new(),
         }
     }
 }
@@ -104,6 +113,27 @@ pub struct ImageFacts {
     /// Build provenance from OCI annotations and labels.
     #[serde(default, skip_serializing_if = "BuildInfo::is_empty")]
     pub build_info: BuildInfo,
+    /// Where the tag points now, when the facts are of a running digest the cluster reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_digest: Option<Digest>,
+    /// Whether the tag has moved away from the digest that runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_drift: Option<bool>,
+    /// The workloads using this image (from discovery).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<WorkloadRef>,
+    /// The digests that actually run (from pod status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running_digests: Vec<RunningDigest>,
+    /// Containers failing to pull this image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_failures: Vec<PullFailure>,
+    /// Pull secrets the pods using this image name (names only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_secrets: Vec<SecretRef>,
+    /// Platforms of the nodes running this image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_platforms: Vec<Platform>,
     /// When these facts were collected.
     #[serde(with = "time::serde::rfc3339")]
     pub collected_at: OffsetDateTime,
@@ -113,6 +143,12 @@ pub struct ImageFacts {
     /// Why collection failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<FactsError>,
+    /// Set when `error` is set but the facts obtained before it are kept (`--fallback partial`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+    /// Why these facts come from the cache (`source: "cache"`, `--fallback cached`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<FactsError>,
 }
 
 impl ImageFacts {
@@ -142,15 +178,26 @@ impl ImageFacts {
             platforms: Vec::new(),
             attestations: Vec::new(),
             build_info: BuildInfo::default(),
+            tag_digest: None,
+            tag_drift: None,
+            workloads: Vec::new(),
+            running_digests: Vec::new(),
+            pull_failures: Vec::new(),
+            pull_secrets: Vec::new(),
+            node_platforms: Vec::new(),
             collected_at,
             source: SOURCE_REGISTRY.to_owned(),
             error: None,
+            partial: false,
+            fallback_reason: None,
         }
     }
 }
 
 /// [`ImageFacts::source`] for facts read from a registry.
 pub const SOURCE_REGISTRY: &str = "registry";
+/// [`ImageFacts::source`] for facts served from the on-disk cache after the registry failed.
+pub const SOURCE_CACHE: &str = "cache";
 
 /// One layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +394,22 @@ pub struct FactsError {
     /// The registry's error code (`MANIFEST_UNKNOWN`, `NAME_UNKNOWN`, ...), when it sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// How many attempts were made, when the failure was retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+}
+
+/// A registry's announced pull rate limit (Docker Hub's `ratelimit-limit`/`ratelimit-remaining`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Pulls allowed per window.
+    pub limit: u64,
+    /// Pulls left in the current window, as last seen.
+    pub remaining: u64,
+    /// Window length in seconds, when announced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_seconds: Option<u64>,
 }
 
 /// Totals over a facts file, upstream's `summary` plus error classes.
@@ -366,6 +429,19 @@ pub struct Summary {
     /// Error count per class.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors_by_kind: BTreeMap<ErrorKind, usize>,
+    /// Error count per registry and class.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_registry: BTreeMap<String, BTreeMap<ErrorKind, usize>>,
+    /// Entries served from the cache because their registry failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub from_cache: usize,
+    /// Pull rate limits the registries announced, by registry.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rate_limits: BTreeMap<String, RateLimit>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -383,8 +459,16 @@ impl Summary {
             .map(|f| f.size)
             .sum();
         let mut errors_by_kind = BTreeMap::new();
-        for e in facts.iter().filter_map(|f| f.error.as_ref()) {
-            *errors_by_kind.entry(e.kind).or_insert(0) += 1;
+        let mut errors_by_registry: BTreeMap<String, BTreeMap<ErrorKind, usize>> = BTreeMap::new();
+        for f in facts {
+            if let Some(e) = &f.error {
+                *errors_by_kind.entry(e.kind).or_insert(0) += 1;
+                *errors_by_registry
+                    .entry(f.registry.clone())
+                    .or_default()
+                    .entry(e.kind)
+                    .or_insert(0) += 1;
+            }
         }
         Summary {
             total_images: facts.len(),
@@ -393,6 +477,9 @@ impl Summary {
             total_size,
             collection_errors: facts.iter().filter(|f| f.error.is_some()).count(),
             errors_by_kind,
+            errors_by_registry,
+            from_cache: facts.iter().filter(|f| f.source == SOURCE_CACHE).count(),
+            rate_limits: BTreeMap::new(),
         }
     }
 }
@@ -418,6 +505,7 @@ mod tests {
             retryable: false,
             status: Some(404),
             code: Some("MANIFEST_UNKNOWN".into()),
+            attempts: None,
         });
         let facts = vec![
             entry("docker.io", "library/nginx", b"a", 10),
@@ -432,6 +520,7 @@ mod tests {
         assert_eq!(s.total_size, 15);
         assert_eq!(s.collection_errors, 1);
         assert_eq!(s.errors_by_kind[&ErrorKind::NotFound], 1);
+        assert_eq!(s.errors_by_registry["ghcr.io"][&ErrorKind::NotFound], 1);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod digest;
+pub mod discovery;
 pub mod facts;
 pub mod manifest;
 pub mod media_type;

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::retry::RetryPolicy;
+
 /// Default cap on a manifest body (4 MiB, as containerd and distribution use).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 /// Default cap on a config blob (16 MiB).
@@ -27,6 +29,10 @@ pub struct ClientConfig {
     pub max_config_bytes: u64,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Requests in flight to one registry at most (halved on 429, recovering gradually).
+    pub per_registry: usize,
+    /// Which failures are retried, and how.
+    pub retry: RetryPolicy,
 }
 
 impl Default for ClientConfig {
@@ -40,6 +46,8 @@ impl Default for ClientConfig {
             max_manifest_bytes: MAX_MANIFEST_BYTES,
             max_config_bytes: MAX_CONFIG_BYTES,
             user_agent: concat!("imagefacts/", env!("CARGO_PKG_VERSION")).to_owned(),
+            per_registry: 6,
+            retry: RetryPolicy::default(),
         }
     }
 }

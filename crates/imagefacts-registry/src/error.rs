@@ -63,12 +63,10 @@ pub enum RegistryError {
         retry_after: Option<Duration>,
     },
     /// Any other unexpected HTTP status.
-    #[error("{registry}: {method} {url} answered HTTP {status}{}{}", fmt_code(.code), fmt_detail(.detail))]
+    #[error("{registry}: {url} answered HTTP {status}{}{}", fmt_code(.code), fmt_detail(.detail))]
     Status {
         /// Registry host.
         registry: String,
-        /// Request method.
-        method: String,
         /// Request URL (redacted).
         url: String,
         /// HTTP status.
@@ -77,6 +75,8 @@ pub enum RegistryError {
         code: Option<String>,
         /// The registry's message.
         detail: Option<String>,
+        /// The `Retry-After` the registry asked for.
+        retry_after: Option<Duration>,
     },
     /// Could not connect or the connection broke.
     #[error("{registry}: connection failed: {detail}")]
@@ -132,6 +132,15 @@ pub enum RegistryError {
         /// Why.
         #[source]
         source: ManifestError,
+    },
+    /// A retryable failure that persisted through every attempt.
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last attempt's error.
+        #[source]
+        last: Box<RegistryError>,
     },
     /// The registry's answer was not what the protocol promises (bad header, too many redirects).
     #[error("{registry}: protocol error: {detail}")]
@@ -189,6 +198,25 @@ impl RegistryError {
                 }
             },
             RegistryError::Protocol { .. } => ErrorKind::Server,
+            RegistryError::GaveUp { last, .. } => last.kind(),
+        }
+    }
+
+    /// The wait the registry asked for (`Retry-After`), when it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RegistryError::RateLimited { retry_after, .. }
+            | RegistryError::Status { retry_after, .. } => *retry_after,
+            RegistryError::GaveUp { last, .. } => last.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// How many attempts were made (1 unless retried).
+    pub fn attempts(&self) -> u32 {
+        match self {
+            RegistryError::GaveUp { attempts, .. } => *attempts,
+            _ => 1,
         }
     }
 
@@ -200,6 +228,7 @@ impl RegistryError {
             | RegistryError::Status { status, .. } => Some(*status),
             RegistryError::NotFound { .. } => Some(404),
             RegistryError::RateLimited { .. } => Some(429),
+            RegistryError::GaveUp { last, .. } => last.status(),
             _ => None,
         }
     }
@@ -210,6 +239,7 @@ impl RegistryError {
             RegistryError::Unauthorized { code, .. }
             | RegistryError::NotFound { code, .. }
             | RegistryError::Status { code, .. } => code.as_deref(),
+            RegistryError::GaveUp { last, .. } => last.code(),
             _ => None,
         }
     }
@@ -223,6 +253,7 @@ impl RegistryError {
             RegistryError::Status { status, .. } | RegistryError::TokenEndpoint { status, .. } => {
                 matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
             }
+            RegistryError::GaveUp { last, .. } => last.retryable(),
             _ => false,
         }
     }
@@ -235,6 +266,7 @@ impl RegistryError {
             retryable: self.retryable(),
             status: self.status(),
             code: self.code().map(str::to_owned),
+            attempts: (self.attempts() > 1).then(|| self.attempts()),
         }
     }
 }
@@ -258,13 +290,20 @@ mod tests {
         );
         let e = RegistryError::Status {
             registry: "r".into(),
-            method: "GET".into(),
             url: "https://r/v2/".into(),
             status: 503,
             code: None,
             detail: None,
+            retry_after: None,
         };
         assert!(e.retryable());
+        let gave_up = RegistryError::GaveUp {
+            attempts: 5,
+            last: Box::new(e.clone()),
+        };
+        assert_eq!(gave_up.kind(), ErrorKind::Server);
+        assert_eq!(gave_up.to_facts_error().attempts, Some(5));
+        assert!(gave_up.to_string().ends_with("(gave up after 5 attempts)"));
         assert_eq!(e.kind(), ErrorKind::Server);
         let e = RegistryError::RateLimited {
             registry: "r".into(),

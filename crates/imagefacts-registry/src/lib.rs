@@ -23,9 +23,16 @@ mod client;
 pub mod config;
 pub mod credentials;
 mod error;
+mod limiter;
+pub mod observe;
 pub mod redact;
+pub mod retry;
+mod transport;
 
-pub use client::{FetchedManifest, ManifestHead, RegistryClient, parse_retry_after};
+pub use client::{ClientBuilder, FetchedManifest, ManifestHead, RegistryClient};
 pub use config::ClientConfig;
 pub use credentials::{Anonymous, Credential, CredentialSource, DockerConfig};
 pub use error::{RegistryError, Result};
+pub use observe::{Observer, RetryEvent};
+pub use retry::RetryPolicy;
+pub use transport::parse_retry_after;

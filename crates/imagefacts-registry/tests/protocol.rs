@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use imagefacts_model::facts::ErrorKind;
 use imagefacts_model::{Digest, Reference};
 use imagefacts_registry::{
-    ClientConfig, Credential, CredentialSource, RegistryClient, RegistryError,
+    ClientConfig, Credential, CredentialSource, RegistryClient, RegistryError, RetryPolicy,
 };
 use imagefacts_testkit::{Registry, RegistryKind, Reply, Request, ScriptedServer, push_fixtures};
 use serde_json::json;
@@ -161,6 +162,11 @@ async fn stalled_body_times_out_and_wrong_blob_is_rejected() {
     let host = server.host();
     let config = ClientConfig {
         read_timeout: Duration::from_millis(500),
+        retry: RetryPolicy {
+            max_retries: 1,
+            ..RetryPolicy::default()
+        }
+        .no_delay(),
         ..insecure(&host)
     };
     let client = RegistryClient::new(config).unwrap();
@@ -169,8 +175,19 @@ async fn stalled_body_times_out_and_wrong_blob_is_rejected() {
         .get_manifest(&reference(&format!("{host}/a:stall")))
         .await
         .unwrap_err();
-    assert!(matches!(err, RegistryError::Timeout { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    assert_eq!(
+        err.attempts(),
+        2,
+        "a stalled read is retried once, then given up"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
+    let stalls = server
+        .requests()
+        .iter()
+        .filter(|r| r.path_only() == "/v2/a/manifests/stall")
+        .count();
+    assert_eq!(stalls, 2);
     let err = client
         .get_blob(&host, "a", &Digest::sha256_of(b"x"), 1024, "config")
         .await
@@ -283,4 +300,68 @@ async fn insecure_registry_accepts_an_untrusted_certificate() {
     let lax = RegistryClient::with_credentials(insecure(&reg.host()), creds).unwrap();
     let got = lax.get_manifest(&r).await.unwrap();
     assert_eq!(got.digest.to_string(), fx.single_digest);
+}
+
+/// Requests to one registry stay under `per_registry`; a 429 halves that limit.
+#[tokio::test]
+async fn per_registry_concurrency_halves_on_429() {
+    let arrivals: Arc<std::sync::Mutex<Vec<(std::time::Instant, String)>>> = Arc::default();
+    let log = arrivals.clone();
+    let server = ScriptedServer::start(move |req: &Request| {
+        log.lock()
+            .unwrap()
+            .push((std::time::Instant::now(), req.path_only().to_owned()));
+        match req.path_only() {
+            "/v2/" => Reply::new(200),
+            "/v2/a/manifests/limited" => Reply::new(429).header("Retry-After", "0"),
+            _ => Reply::new(200)
+                .header("Docker-Content-Digest", Digest::sha256_of(b"m").to_string())
+                .delay(Duration::from_millis(400)),
+        }
+    })
+    .unwrap();
+    let host = server.host();
+    let config = ClientConfig {
+        per_registry: 6,
+        retry: RetryPolicy::never(),
+        ..insecure(&host)
+    };
+    let client = RegistryClient::new(config).unwrap();
+    // How many of 12 concurrent HEADs reach the server before the first one is answered.
+    let burst = |tag: &'static str| {
+        let client = client.clone();
+        let host = host.clone();
+        let arrivals = arrivals.clone();
+        async move {
+            arrivals.lock().unwrap().clear();
+            let started = std::time::Instant::now();
+            let heads = (0..12).map(|i| {
+                let r = reference(&format!("{host}/a:{tag}{i}"));
+                let client = client.clone();
+                async move { client.head_manifest(&r).await.unwrap() }
+            });
+            futures::future::join_all(heads).await;
+            arrivals
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(t, p)| p.contains(tag) && *t < started + Duration::from_millis(250))
+                .count()
+        }
+    };
+    client
+        .resolve(&reference(&format!("{host}/a@{}", Digest::sha256_of(b"x"))))
+        .await
+        .unwrap();
+    assert_eq!(burst("before").await, 6);
+    assert_eq!(client.concurrency_limit(&host), 6);
+    let err = client
+        .head_manifest(&reference(&format!("{host}/a:limited")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::RateLimited { .. }), "{err:?}");
+    assert_eq!(client.concurrency_limit(&host), 3);
+    // The limit holds for the next burst, then grows back with successes.
+    assert_eq!(burst("after").await, 3);
+    assert!(client.concurrency_limit(&host) > 3);
 }

@@ -339,7 +339,9 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(Requ
         if let Some(pos) = find(buf, b"\r\n\r\n") {
             break pos;
         }
-        if buf.len() > MAX_HEAD {
+        // A TLS ClientHello (record type 0x16) on this plain-HTTP port: close at once, as Go's
+        // net/http does, so clients probing HTTPS first fall back quickly.
+        if buf.len() > MAX_HEAD || buf.first() == Some(&0x16) {
             return None;
         }
         read_more(stream, buf).await?;

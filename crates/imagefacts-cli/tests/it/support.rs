@@ -47,10 +47,13 @@ pub(crate) fn imagefacts<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
 
 /// Runs `imagefacts ARGS` with extra environment variables.
 pub(crate) fn imagefacts_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> Run {
+    // Every run gets a cold cache of its own unless the test names one with --cache-dir.
+    let cache = tempfile::tempdir().expect("temp cache dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imagefacts"));
     cmd.args(args)
         .env_remove("RUST_LOG")
-        .env_remove("REGISTRY_AUTH_FILE");
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env("IMAGEFACTS_CACHE_DIR", cache.path());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -45,6 +45,7 @@ fn run() -> anyhow::Result<ExitCode> {
     eprintln!("demo: imagefacts inspect {}", refs.join(" "));
     let status = Command::new(&imagefacts)
         .arg("inspect")
+        .arg("--no-cache")
         .args(registry.imagefacts_args())
         .args(&extra)
         .args(&refs)

@@ -1,0 +1,331 @@
+//! Resilience against a misbehaving registry served in-process: retries with `Retry-After`,
+//! 5xx, stalls, deadlines, fallback strategies, and progress events.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use imagefacts_testkit::{Registry, RegistryKind, Reply, Request, ScriptedServer, push_fixtures};
+use serde_json::{Value, json};
+
+use crate::support::{args, imagefacts, inspect, sha256};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A valid one-image registry (`app:1`) whose replies pass through `fault(request, nth)` first:
+/// returning `Some(reply)` injects it. `nth` counts requests to that path, from 1.
+fn faulty(
+    fault: impl Fn(&Request, usize) -> Option<Reply> + Send + Sync + 'static,
+) -> ScriptedServer {
+    let config = br#"{"architecture":"amd64","os":"linux","config":{"Env":["A=1"]}}"#.to_vec();
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+        "layers": []
+    })
+    .to_string()
+    .into_bytes();
+    let manifest_digest = sha256(&manifest);
+    let config_path = format!("/v2/app/blobs/{}", sha256(&config));
+    let counts: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
+    ScriptedServer::start(move |req: &Request| {
+        let nth = {
+            let mut c = counts.lock().unwrap();
+            let n = c
+                .entry(format!("{} {}", req.method, req.path_only()))
+                .or_insert(0);
+            *n += 1;
+            *n
+        };
+        if let Some(reply) = fault(req, nth) {
+            return reply;
+        }
+        match req.path_only() {
+            "/v2/" => Reply::new(200),
+            "/v2/app/manifests/1" => Reply::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .header("Docker-Content-Digest", manifest_digest.clone())
+                .body(if req.method == "HEAD" {
+                    Vec::new()
+                } else {
+                    manifest.clone()
+                })
+                .header("Content-Length", manifest.len().to_string()),
+            p if p.starts_with("/v2/app/manifests/sha256:") => Reply::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .body(manifest.clone()),
+            p if p == config_path => Reply::new(200).body(config.clone()),
+            _ => Reply::new(404),
+        }
+    })
+    .unwrap()
+}
+
+fn run_app(server: &ScriptedServer, extra: &[&str]) -> crate::support::Run {
+    let host = server.host();
+    let mut flags = vec!["--insecure-registry".to_owned(), host.clone()];
+    flags.extend(extra.iter().map(|s| (*s).to_owned()));
+    inspect(&flags, &[format!("{host}/app:1")])
+}
+
+#[test]
+fn rate_limited_with_retry_after_is_retried_after_the_wait() {
+    let server = faulty(|req, nth| {
+        (req.method == "HEAD" && nth == 1).then(|| Reply::new(429).header("Retry-After", "1"))
+    });
+    let started = Instant::now();
+    let run = run_app(&server, &[]);
+    let took = started.elapsed();
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    assert!(took >= Duration::from_secs(1), "waited {took:?}");
+    let heads: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "HEAD")
+        .collect();
+    assert_eq!(heads.len(), 2);
+}
+
+#[test]
+fn service_unavailable_twice_then_ok_succeeds() {
+    let server = faulty(|req, nth| {
+        (req.method == "GET" && req.path_only().contains("/manifests/") && nth <= 2)
+            .then(|| Reply::new(503))
+    });
+    let run = run_app(&server, &[]);
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    assert!(run.facts()[0].get("error").is_none());
+    let gets = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path_only().contains("/manifests/"))
+        .count();
+    assert_eq!(gets, 3);
+}
+
+#[test]
+fn persistent_failure_records_attempts_and_other_4xx_are_not_retried() {
+    let server = faulty(|req, _| (req.method == "HEAD").then(|| Reply::new(502)));
+    let run = run_app(&server, &["--retries", "2"]);
+    assert_eq!(run.status, 1);
+    let e = &run.facts()[0]["error"];
+    assert_eq!(e["kind"], "server", "{e}");
+    assert_eq!(e["status"], 502);
+    assert_eq!(e["attempts"], 3);
+    assert_eq!(e["retryable"], true);
+
+    let server = faulty(|req, _| (req.method == "HEAD").then(|| Reply::new(400)));
+    let run = run_app(&server, &[]);
+    assert_eq!(run.status, 1);
+    assert!(run.facts()[0]["error"].get("attempts").is_none());
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "HEAD")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn stalled_body_times_out() {
+    let server = faulty(|req, _| {
+        (req.method == "GET" && req.path_only().contains("/blobs/")).then(|| {
+            Reply::new(200)
+                .header("Content-Length", "100")
+                .body(vec![b'{'; 100])
+                .stall_after(5)
+        })
+    });
+    let started = Instant::now();
+    let run = run_app(&server, &["--timeout", "1s", "--retries", "1"]);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(run.status, 1);
+    let e = &run.facts()[0]["error"];
+    assert_eq!(e["kind"], "timeout", "{e}");
+    assert_eq!(e["attempts"], 2);
+}
+
+#[test]
+fn deadline_turns_unfinished_images_into_timeouts_and_still_writes() {
+    let server = faulty(|req, _| {
+        (req.method == "HEAD").then(|| Reply::new(200).delay(Duration::from_secs(5)))
+    });
+    let started = Instant::now();
+    let run = run_app(&server, &["--deadline", "1s"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.status, 1);
+    let e = &run.facts()[0]["error"];
+    assert_eq!(e["kind"], "timeout");
+    assert!(e["message"].as_str().unwrap().contains("deadline"), "{e}");
+}
+
+#[test]
+fn fallback_none_stops_and_writes_nothing() {
+    let server = faulty(|req, _| (req.method == "HEAD").then(|| Reply::new(404)));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("facts.json");
+    let run = run_app(
+        &server,
+        &["--fallback", "none", "-o", out.to_str().unwrap()],
+    );
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("app:1"), "{}", run.stderr);
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn fallback_partial_keeps_what_was_obtained() {
+    let server = faulty(|req, _| (req.path_only().contains("/blobs/")).then(|| Reply::new(404)));
+    let run = run_app(&server, &["--fallback", "partial"]);
+    assert_eq!(run.status, 1);
+    let f = &run.facts()[0];
+    assert_eq!(f["partial"], true);
+    assert!(f["digest"].is_string(), "{f}");
+    assert_eq!(f["error"]["kind"], "notFound");
+    // best-effort (the default) keeps only the error.
+    let run = run_app(&server, &[]);
+    let f = &run.facts()[0];
+    assert!(
+        f.get("digest").is_none() && f.get("partial").is_none(),
+        "{f}"
+    );
+}
+
+#[test]
+fn fallback_cached_serves_an_unreachable_registry_from_cache() {
+    let reg = Registry::start(RegistryKind::Plain).unwrap();
+    let fx = push_fixtures(&reg).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut flags = reg.imagefacts_args();
+    flags.extend(["--cache-dir".to_owned(), cache.path().display().to_string()]);
+    let refs = vec![
+        format!("{}/{}", reg.host(), fx.single),
+        format!("{}/{}", reg.host(), fx.multi_oci),
+    ];
+    let first = inspect(&flags, &refs);
+    assert_eq!(first.status, 0);
+    drop(reg); // the registry is gone
+    flags.extend(
+        [
+            "--fallback",
+            "cached",
+            "--cache-ttl",
+            "0s",
+            "--retries",
+            "0",
+        ]
+        .map(String::from),
+    );
+    let second = inspect(&flags, &refs);
+    assert_eq!(second.status, 0, "{}", second.stdout);
+    for (a, b) in first.facts().iter().zip(second.facts()) {
+        assert_eq!(b["source"], "cache");
+        assert_eq!(b["collectedAt"], a["collectedAt"], "original collectedAt");
+        assert_eq!(b["digest"], a["digest"]);
+        assert_eq!(b["fallbackReason"]["kind"], "network", "{b}");
+    }
+    assert_eq!(second.json()["summary"]["fromCache"], 2);
+    // Without the fallback the same run fails.
+    let mut no_fallback = flags.clone();
+    no_fallback.truncate(no_fallback.len() - 6);
+    no_fallback.extend(["--cache-ttl", "0s", "--retries", "0"].map(String::from));
+    let third = inspect(&no_fallback, &refs);
+    assert_eq!(third.status, 1);
+}
+
+#[test]
+fn progress_json_lines_match_the_summary() {
+    let reg = Registry::start(RegistryKind::Plain).unwrap();
+    let fx = push_fixtures(&reg).unwrap();
+    let host = reg.host();
+    let refs = vec![
+        format!("{host}/{}", fx.single),
+        format!("{host}/{}", fx.multi_oci),
+        format!("{host}/no/such:1"),
+        "Invalid".to_owned(),
+        format!("{host}/{}", fx.single),
+    ];
+    let mut flags = reg.imagefacts_args();
+    flags.extend(["--progress".to_owned(), "json".to_owned()]);
+    let run = inspect(&flags, &refs);
+    assert_eq!(run.status, 1);
+    let events: Vec<Value> = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "start");
+    assert_eq!(events.first().unwrap()["total"], 5);
+    let finish = events.last().unwrap();
+    assert_eq!(finish["event"], "finish");
+    let summary = &run.json()["summary"];
+    assert_eq!(finish["totalImages"], summary["totalImages"]);
+    assert_eq!(finish["collectionErrors"], summary["collectionErrors"]);
+    assert_eq!(finish["errorsByKind"], summary["errorsByKind"]);
+    assert_eq!(finish["succeeded"], 3);
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "imageFailed")
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().any(|e| e["kind"] == "invalidReference"));
+}
+
+#[test]
+fn retry_events_are_reported() {
+    let server = faulty(|req, nth| (req.method == "HEAD" && nth == 1).then(|| Reply::new(503)));
+    let run = run_app(&server, &["--progress", "json"]);
+    assert_eq!(run.status, 0);
+    let retry: Value = run
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["event"] == "retry")
+        .expect("a retry event");
+    assert_eq!(retry["attempt"], 1);
+    assert_eq!(retry["kind"], "server");
+}
+
+#[test]
+fn progress_bar_is_drawn_on_a_terminal_only() {
+    let reg = Registry::start(RegistryKind::Plain).unwrap();
+    let fx = push_fixtures(&reg).unwrap();
+    let bin = env!("CARGO_BIN_EXE_imagefacts");
+    let cache = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{bin} inspect --cache-dir {} --insecure-registry {host} {host}/{} {host}/{} > /dev/null",
+        cache.path().display(),
+        fx.single,
+        fx.multi_oci,
+        host = reg.host()
+    );
+    // `script` gives the command a pseudo-terminal and records what it draws.
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("/2"),
+        "a bar with done/total was drawn: {screen:?}"
+    );
+    // Not a terminal: nothing on stderr.
+    let run = imagefacts(&args(
+        &[
+            "inspect".to_owned(),
+            "--insecure-registry".to_owned(),
+            reg.host(),
+        ],
+        &[format!("{}/{}", reg.host(), fx.single)],
+    ));
+    assert_eq!(run.status, 0);
+    assert_eq!(run.stderr, "");
+}

@@ -1,0 +1,691 @@
+//! One exchange with a registry: ping (once per registry), authorization, the request with its
+//! redirects, status mapping, capped body reading, and retries under the [`RetryPolicy`].
+//!
+//! [`RetryPolicy`]: crate::retry::RetryPolicy
+
+use std::error::Error as _;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use imagefacts_model::Digest;
+use imagefacts_model::facts::RateLimit;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, LOCATION, WWW_AUTHENTICATE};
+use reqwest::{Method, StatusCode};
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::auth::TokenCache;
+use crate::challenge::{Challenge, Scheme, parse_challenges};
+use crate::client::RegistryClient;
+use crate::config::api_host;
+use crate::credentials::Credential;
+use crate::error::{RegistryError, Result};
+use crate::limiter::AdaptiveLimit;
+use crate::observe::RetryEvent;
+use crate::redact::redact_url;
+use crate::retry::Decision;
+
+/// Redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+/// Cap on an error response body read for its message.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// How one registry is reached, decided by the ping.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    base: Url,
+    insecure: bool,
+}
+
+/// Everything the client keeps per registry.
+#[derive(Debug)]
+pub(crate) struct RegistryState {
+    endpoint: OnceCell<std::result::Result<Endpoint, RegistryError>>,
+    /// The latest challenge seen: from the ping, updated by later 401s.
+    challenge: Mutex<Option<Challenge>>,
+    pub(crate) tokens: TokenCache,
+    pub(crate) limit: Arc<AdaptiveLimit>,
+    pub(crate) rate_limit: Mutex<Option<RateLimit>>,
+}
+
+impl RegistryState {
+    pub(crate) fn new(per_registry: usize) -> RegistryState {
+        RegistryState {
+            endpoint: OnceCell::new(),
+            challenge: Mutex::new(None),
+            tokens: TokenCache::default(),
+            limit: Arc::new(AdaptiveLimit::new(per_registry)),
+            rate_limit: Mutex::new(None),
+        }
+    }
+
+    fn set_challenge(&self, challenge: Option<Challenge>) {
+        *self.challenge.lock().unwrap_or_else(|e| e.into_inner()) = challenge;
+    }
+
+    fn challenge(&self) -> Option<Challenge> {
+        self.challenge
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A completed exchange: the final URL (redacted), the headers and the whole (capped) body.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    pub(crate) url: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// What to request from `/v2/<repository>/`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ask<'a> {
+    pub(crate) registry: &'a str,
+    pub(crate) repository: &'a str,
+    pub(crate) method: &'a Method,
+    /// Path below `/v2/<repository>/` (may carry a query).
+    pub(crate) path: &'a str,
+    pub(crate) accept: Option<&'a str>,
+    /// How the object is named in errors and events.
+    pub(crate) what: &'a str,
+    /// Cap on the body and its name in errors; `None` for HEAD.
+    pub(crate) body: Option<(u64, &'static str)>,
+}
+
+impl RegistryClient {
+    /// Runs `op` under the retry policy; the final error records the attempts.
+    pub(crate) async fn retrying<T, F, Fut>(
+        &self,
+        registry: &str,
+        what: &str,
+        mut op: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempt = 1;
+        loop {
+            let error = match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            match self.retry_policy().decide(&error, attempt, fastrand::f64()) {
+                Decision::GiveUp if attempt > 1 => {
+                    return Err(RegistryError::GaveUp {
+                        attempts: attempt,
+                        last: Box::new(error),
+                    });
+                }
+                Decision::GiveUp => return Err(error),
+                Decision::RetryAfter(delay) => {
+                    tracing::debug!(registry, what, attempt, ?delay, error = %error, "retrying");
+                    self.observer().retry(&RetryEvent {
+                        registry: registry.to_owned(),
+                        what: what.to_owned(),
+                        attempt,
+                        delay,
+                        kind: error.kind(),
+                        message: error.to_string(),
+                    });
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Pings `registry` once per client: decides the scheme and records the auth challenge.
+    pub(crate) async fn endpoint(&self, registry: &str, state: &RegistryState) -> Result<Endpoint> {
+        state
+            .endpoint
+            .get_or_init(|| self.retrying(registry, "ping", || self.ping(registry, state)))
+            .await
+            .clone()
+    }
+
+    async fn ping(&self, registry: &str, state: &RegistryState) -> Result<Endpoint> {
+        let host = api_host(registry);
+        let insecure = self.config().is_insecure(registry);
+        let schemes: &[&str] = if insecure {
+            &["https", "http"]
+        } else {
+            &["https"]
+        };
+        let mut last_err = None;
+        for scheme in schemes {
+            let base = Url::parse(&format!("{scheme}://{host}/")).map_err(|e| {
+                RegistryError::Protocol {
+                    registry: registry.to_owned(),
+                    detail: format!("registry host {host:?} does not form a URL: {e}"),
+                }
+            })?;
+            let url = base.join("v2/").expect("a static path joins");
+            let permit = state.limit.acquire().await;
+            let response = match self.http(insecure).get(url.clone()).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last_err = Some(transport_error(registry, url.as_str(), &e));
+                    continue;
+                }
+            };
+            let status = response.status();
+            let headers = response.headers().clone();
+            let _ = read_limited(response, MAX_ERROR_BODY).await;
+            drop(permit);
+            tracing::debug!(registry, %url, status = status.as_u16(), "pinged");
+            let endpoint = Endpoint { base, insecure };
+            if status.is_success() {
+                return Ok(endpoint);
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                state.set_challenge(pick_challenge(&headers));
+                return Ok(endpoint);
+            }
+            return Err(status_error(
+                registry,
+                "",
+                &url,
+                "ping",
+                status,
+                &headers,
+                &[],
+            ));
+        }
+        Err(last_err.expect("at least one scheme was tried"))
+    }
+
+    async fn authorization(
+        &self,
+        registry: &str,
+        repository: &str,
+        state: &RegistryState,
+        insecure: bool,
+        refresh: bool,
+    ) -> Result<Option<String>> {
+        let Some(challenge) = state.challenge() else {
+            return Ok(None);
+        };
+        let credential = self.credentials().credential(registry, repository);
+        match challenge.scheme {
+            Scheme::Bearer => {
+                let scope = format!("repository:{repository}:pull");
+                let token = self
+                    .retrying(registry, "token", || {
+                        state.tokens.get(
+                            self.http(insecure),
+                            registry,
+                            &challenge,
+                            &scope,
+                            credential.as_ref(),
+                            refresh,
+                        )
+                    })
+                    .await?;
+                Ok(Some(token.header_value()))
+            }
+            Scheme::Basic => Ok(match credential {
+                Some(Credential::UserPassword { username, password }) => Some(format!(
+                    "Basic {}",
+                    STANDARD.encode(format!("{username}:{password}"))
+                )),
+                _ => None,
+            }),
+            Scheme::Other(_) => Ok(None),
+        }
+    }
+
+    /// One exchange with retries: authenticated, redirects followed (credentials only to the
+    /// registry's own origin), one re-authentication on a 401, the body read under its cap.
+    pub(crate) async fn exchange(&self, ask: Ask<'_>) -> Result<Exchange> {
+        let state = self.state(ask.registry);
+        let endpoint = self.endpoint(ask.registry, &state).await?;
+        let url = endpoint
+            .base
+            .join(&format!("v2/{}/{}", ask.repository, ask.path))
+            .map_err(|e| RegistryError::Protocol {
+                registry: ask.registry.to_owned(),
+                detail: format!("cannot form a URL for {}/{}: {e}", ask.repository, ask.path),
+            })?;
+        self.retrying(ask.registry, ask.what, || {
+            self.exchange_once(ask, &state, &endpoint, url.clone())
+        })
+        .await
+    }
+
+    async fn exchange_once(
+        &self,
+        ask: Ask<'_>,
+        state: &RegistryState,
+        endpoint: &Endpoint,
+        url: Url,
+    ) -> Result<Exchange> {
+        let _permit = state.limit.acquire().await;
+        let mut auth = self
+            .authorization(
+                ask.registry,
+                ask.repository,
+                state,
+                endpoint.insecure,
+                false,
+            )
+            .await?;
+        let mut reauthenticated = false;
+        let response = loop {
+            let response = self
+                .send_following(
+                    ask.registry,
+                    endpoint,
+                    ask.method,
+                    url.clone(),
+                    ask.accept,
+                    auth.as_deref(),
+                )
+                .await?;
+            if response.status() == StatusCode::UNAUTHORIZED && !reauthenticated {
+                reauthenticated = true;
+                if let Some(challenge) = pick_challenge(response.headers()) {
+                    state.set_challenge(Some(challenge));
+                }
+                let fresh = self
+                    .authorization(ask.registry, ask.repository, state, endpoint.insecure, true)
+                    .await?;
+                if fresh.is_some() {
+                    auth = fresh;
+                    continue;
+                }
+            }
+            break response;
+        };
+        record_rate_limit(state, response.headers());
+        let status = response.status();
+        let headers = response.headers().clone();
+        let shown = redact_url(response.url().as_str());
+        if !status.is_success() {
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                state.limit.rate_limited();
+            }
+            let body = read_limited(response, MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default();
+            return Err(status_error(
+                ask.registry,
+                ask.repository,
+                &url,
+                ask.what,
+                status,
+                &headers,
+                &body,
+            ));
+        }
+        let body = match ask.body {
+            Some((limit, what)) => read_capped(ask.registry, response, limit, what, &shown).await?,
+            None => Vec::new(),
+        };
+        state.limit.succeeded();
+        Ok(Exchange {
+            url: shown,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends one request and follows redirects; `Authorization` only goes to the registry's origin.
+    async fn send_following(
+        &self,
+        registry: &str,
+        endpoint: &Endpoint,
+        method: &Method,
+        mut url: Url,
+        accept: Option<&str>,
+        auth: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        for _ in 0..=MAX_REDIRECTS {
+            let same_origin = url.origin() == endpoint.base.origin();
+            let insecure = if same_origin {
+                endpoint.insecure
+            } else {
+                url.host_str()
+                    .is_some_and(|h| self.config().is_insecure(&host_port(&url, h)))
+            };
+            let mut rb = self.http(insecure).request(method.clone(), url.clone());
+            if let Some(accept) = accept {
+                rb = rb.header(ACCEPT, accept);
+            }
+            if let (Some(auth), true) = (auth, same_origin) {
+                rb = rb.header(AUTHORIZATION, auth);
+            }
+            let shown = redact_url(url.as_str());
+            let response = rb
+                .send()
+                .await
+                .map_err(|e| transport_error(registry, &shown, &e))?;
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .ok_or_else(|| RegistryError::Protocol {
+                    registry: registry.to_owned(),
+                    detail: format!("redirect from {shown} without a Location"),
+                })?;
+            let next = url.join(location).map_err(|e| RegistryError::Protocol {
+                registry: registry.to_owned(),
+                detail: format!("redirect from {shown} to an invalid Location: {e}"),
+            })?;
+            if next.scheme() != "https" && next.scheme() != "http" {
+                return Err(RegistryError::Protocol {
+                    registry: registry.to_owned(),
+                    detail: format!("redirect from {shown} to a non-HTTP URL"),
+                });
+            }
+            tracing::debug!(from = %shown, to = %redact_url(next.as_str()), "following redirect");
+            url = next;
+        }
+        Err(RegistryError::Protocol {
+            registry: registry.to_owned(),
+            detail: format!("more than {MAX_REDIRECTS} redirects"),
+        })
+    }
+}
+
+fn host_port(url: &Url, host: &str) -> String {
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+/// The challenge to answer: Bearer when offered, else Basic, else the first.
+fn pick_challenge(headers: &HeaderMap) -> Option<Challenge> {
+    let all: Vec<Challenge> = headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_challenges)
+        .collect();
+    all.iter()
+        .find(|c| c.scheme == Scheme::Bearer)
+        .or_else(|| all.iter().find(|c| c.scheme == Scheme::Basic))
+        .or(all.first())
+        .cloned()
+}
+
+pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Docker Hub's `ratelimit-limit: 100;w=21600` and `ratelimit-remaining: 76;w=21600`.
+fn record_rate_limit(state: &RegistryState, headers: &HeaderMap) {
+    let parse = |name| {
+        let v = header_str(headers, name)?;
+        let mut parts = v.split(';');
+        let count = parts.next()?.trim().parse::<u64>().ok()?;
+        let window = parts
+            .find_map(|p| p.trim().strip_prefix("w="))
+            .and_then(|w| w.parse::<u64>().ok());
+        Some((count, window))
+    };
+    if let (Some((limit, window)), Some((remaining, _))) =
+        (parse("ratelimit-limit"), parse("ratelimit-remaining"))
+    {
+        *state.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) = Some(RateLimit {
+            limit,
+            remaining,
+            window_seconds: window,
+        });
+    }
+}
+
+pub(crate) fn header_digest(registry: &str, headers: &HeaderMap) -> Result<Option<Digest>> {
+    match header_str(headers, "docker-content-digest").filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Digest::parse(s)
+            .map(Some)
+            .map_err(|e| RegistryError::Protocol {
+                registry: registry.to_owned(),
+                detail: format!("bad Docker-Content-Digest header: {e}"),
+            }),
+    }
+}
+
+/// Checks `bytes` against `expected` (when known) and returns their digest.
+pub(crate) fn verify(url: &str, expected: Option<Digest>, bytes: &[u8]) -> Result<Digest> {
+    match expected {
+        Some(expected) => {
+            let actual = expected.compute_like(bytes);
+            if actual == expected {
+                Ok(expected)
+            } else {
+                Err(RegistryError::DigestMismatch {
+                    url: url.to_owned(),
+                    expected,
+                    actual,
+                })
+            }
+        }
+        None => Ok(Digest::sha256_of(bytes)),
+    }
+}
+
+/// Reads a body, failing as soon as it exceeds `limit`.
+async fn read_capped(
+    registry: &str,
+    mut response: reqwest::Response,
+    limit: u64,
+    what: &'static str,
+    url: &str,
+) -> Result<Vec<u8>> {
+    let too_large = |size| RegistryError::TooLarge {
+        url: url.to_owned(),
+        what,
+        limit,
+        size,
+    };
+    if let Some(len) = response.content_length().filter(|l| *l > limit) {
+        return Err(too_large(Some(len)));
+    }
+    let mut buf = Vec::with_capacity(response.content_length().unwrap_or(0) as usize);
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(registry, url, &e))?
+    {
+        if (buf.len() + chunk.len()) as u64 > limit {
+            return Err(too_large(None));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+/// Reads at most `limit` bytes of a body (the rest is dropped).
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<Vec<u8>, reqwest::Error> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if buf.len() >= limit {
+            break;
+        }
+    }
+    Ok(buf)
+}
+
+/// The first `{code, message}` of a distribution error body, if it is one.
+pub(crate) fn error_detail(body: &[u8]) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        errors: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+    }
+    match serde_json::from_slice::<Body>(body) {
+        Ok(b) => b
+            .errors
+            .into_iter()
+            .next()
+            .map_or((None, None), |i| (i.code, i.message)),
+        Err(_) => (None, None),
+    }
+}
+
+fn status_error(
+    registry: &str,
+    repository: &str,
+    url: &Url,
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> RegistryError {
+    let status = status.as_u16();
+    let retry_after = header_str(headers, "retry-after").and_then(parse_retry_after);
+    let (code, detail) = error_detail(body);
+    match status {
+        401 | 403 => RegistryError::Unauthorized {
+            registry: registry.to_owned(),
+            repository: repository.to_owned(),
+            status,
+            code,
+            detail,
+        },
+        404 => RegistryError::NotFound {
+            registry: registry.to_owned(),
+            what: what.to_owned(),
+            code,
+        },
+        429 => RegistryError::RateLimited {
+            registry: registry.to_owned(),
+            retry_after,
+        },
+        _ => RegistryError::Status {
+            registry: registry.to_owned(),
+            url: redact_url(url.as_str()),
+            status,
+            code,
+            detail,
+            retry_after,
+        },
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+/// Classifies a transport failure: timeout, TLS or network.
+pub(crate) fn transport_error(registry: &str, url: &str, e: &reqwest::Error) -> RegistryError {
+    // The root cause carries the useful text ("invalid peer certificate: UnknownIssuer").
+    let mut causes = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    let all = causes.join(" ").to_ascii_lowercase();
+    if e.is_timeout() || all.contains("timed out") {
+        return RegistryError::Timeout {
+            registry: registry.to_owned(),
+            url: redact_url(url),
+        };
+    }
+    let detail = causes.last().cloned().unwrap_or_else(|| e.to_string());
+    let tls = ["certificate", "tls", "handshake", "ssl"]
+        .iter()
+        .any(|w| all.contains(w));
+    if tls {
+        RegistryError::Tls {
+            registry: registry.to_owned(),
+            detail,
+        }
+    } else {
+        RegistryError::Network {
+            registry: registry.to_owned(),
+            detail,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+        let d = parse_retry_after(&later).unwrap();
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn verify_detects_mismatch() {
+        let d = Digest::sha256_of(b"a");
+        assert_eq!(verify("u", Some(d.clone()), b"a").unwrap(), d);
+        assert!(matches!(
+            verify("u", Some(d), b"b"),
+            Err(RegistryError::DigestMismatch { .. })
+        ));
+        assert_eq!(verify("u", None, b"b").unwrap(), Digest::sha256_of(b"b"));
+    }
+
+    #[test]
+    fn error_body_parsing() {
+        let (code, msg) = error_detail(
+            br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#,
+        );
+        assert_eq!(code.as_deref(), Some("NAME_UNKNOWN"));
+        assert!(msg.unwrap().contains("not known"));
+        assert_eq!(error_detail(b"<html>"), (None, None));
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let state = RegistryState::new(6);
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit-limit", "100;w=21600".parse().unwrap());
+        h.insert("ratelimit-remaining", "76;w=21600".parse().unwrap());
+        record_rate_limit(&state, &h);
+        let rl = state.rate_limit.lock().unwrap().clone().unwrap();
+        assert_eq!(
+            (rl.limit, rl.remaining, rl.window_seconds),
+            (100, 76, Some(21600))
+        );
+    }
+}
