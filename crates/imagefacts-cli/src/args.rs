@@ -26,8 +26,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Image references (`nginx:1.25`, `ghcr.io/org/app@sha256:...`).
-    #[arg(required = true, value_name = "REF")]
+    #[arg(value_name = "REF", required_unless_present = "files")]
     pub references: Vec<String>,
+
+    /// Also read references from FILE, one per line (`#` comments; `-` for stdin; repeatable).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// Write facts.json to FILE instead of stdout (atomically).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -93,8 +97,8 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DIR", env = "IMAGEFACTS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
 
-    /// Use no on-disk cache.
-    #[arg(long, conflicts_with = "cache_dir")]
+    /// Use no on-disk cache (wins over --cache-dir).
+    #[arg(long)]
     pub no_cache: bool,
 
     /// How long a cached tag → digest answer is trusted.

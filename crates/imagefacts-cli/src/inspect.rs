@@ -99,12 +99,28 @@ pub(crate) fn write_facts(
     })
 }
 
+/// References listed in a file (or stdin for `-`): one per line, blank lines and `#` comments skipped.
+fn read_reference_file(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("cannot read references from stdin")?
+    } else {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read references from {}", path.display()))?
+    };
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
 pub(crate) async fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
-    let requests = args
-        .references
-        .iter()
-        .map(|r| ImageRequest::new(r))
-        .collect();
+    let mut references = args.references.clone();
+    for f in &args.files {
+        references.extend(read_reference_file(f)?);
+    }
+    let requests = references.iter().map(|r| ImageRequest::new(r)).collect();
     let file = collect_facts(&args.registry, &args.collect, requests).await?;
     write_facts(&file, args.output.as_deref())
 }

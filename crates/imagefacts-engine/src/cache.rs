@@ -6,23 +6,32 @@
 //! never reads old data):
 //!
 //! ```text
-//! v1/blobs/sha256/<hex>       manifest or config bytes exactly as served
-//! v1/tags/<key>.json          {"reference", "digest", "storedAt"}
-//! v1/facts/<key>.json         the last successful ImageFacts of a reference
+//! v1/blobs/sha256/<hex>   manifest or config bytes exactly as served
+//! v1/tags.json            {"<registry/repo:tag>": {"digest", "storedAt"}}
+//! v1/facts.json           {"<reference|platform>": ImageFacts}: the last good facts
 //! ```
 //!
-//! Writes go to a temporary file in the same directory and are renamed into place, so concurrent
-//! runs never see half an entry; a corrupt or mismatching entry is deleted and treated as absent.
+//! Blobs are written as they arrive. The two index files are read once, updated in memory, and
+//! written back once by [`DiskCache::flush`] at the end of a run, merged with whatever another run
+//! wrote meanwhile. Every write goes to a temporary file in the same directory and is renamed into
+//! place, so concurrent runs never see half a file; a corrupt entry or file is discarded, never
+//! trusted.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use imagefacts_model::Digest;
 use imagefacts_model::facts::ImageFacts;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The directory name carrying the cache format version.
 pub const CACHE_FORMAT: &str = "v1";
+
+/// Tag entries older than this are dropped when the index is rewritten.
+const TAG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Why the cache directory cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -35,19 +44,61 @@ pub struct CacheError {
     pub source: std::io::Error,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TagEntry {
+    digest: Digest,
+    stored_at: u64,
+}
+
+/// An index file: loaded on first use, changed entries kept apart until the flush.
+#[derive(Debug)]
+struct Index<V> {
+    file: PathBuf,
+    loaded: Option<BTreeMap<String, V>>,
+    changed: BTreeMap<String, V>,
+}
+
+impl<V: Clone + Serialize + DeserializeOwned> Index<V> {
+    fn new(file: PathBuf) -> Self {
+        Index {
+            file,
+            loaded: None,
+            changed: BTreeMap::new(),
+        }
+    }
+
+    fn get(&mut self, key: &str) -> Option<V> {
+        if let Some(v) = self.changed.get(key) {
+            return Some(v.clone());
+        }
+        let file = &self.file;
+        self.loaded
+            .get_or_insert_with(|| read_index(file))
+            .get(key)
+            .cloned()
+    }
+}
+
+/// Reads an index file; a missing or corrupt one is empty (and a corrupt one is removed).
+fn read_index<V: DeserializeOwned>(file: &Path) -> BTreeMap<String, V> {
+    let Ok(bytes) = std::fs::read(file) else {
+        return BTreeMap::new();
+    };
+    serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        tracing::debug!(path = %file.display(), "discarding corrupt cache index");
+        let _ = std::fs::remove_file(file);
+        BTreeMap::new()
+    })
+}
+
 /// A cache directory.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DiskCache {
     root: PathBuf,
     tag_ttl: Duration,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TagEntry {
-    reference: String,
-    digest: Digest,
-    stored_at: u64,
+    tags: Mutex<Index<TagEntry>>,
+    facts: Mutex<Index<ImageFacts>>,
 }
 
 fn now_secs() -> u64 {
@@ -57,9 +108,13 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// A file name for an arbitrary key.
-fn key_name(key: &str) -> String {
-    Digest::sha256_of(key.as_bytes()).hex()[..32].to_owned()
+/// Writes `bytes` atomically to `path` (temp file in the same directory, then rename).
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 impl DiskCache {
@@ -70,11 +125,17 @@ impl DiskCache {
     /// [`CacheError`] when the directories cannot be created.
     pub fn open(dir: &Path, tag_ttl: Duration) -> Result<DiskCache, CacheError> {
         let root = dir.join(CACHE_FORMAT);
-        for sub in ["blobs/sha256", "tags", "facts"] {
-            let p = root.join(sub);
-            std::fs::create_dir_all(&p).map_err(|source| CacheError { path: p, source })?;
-        }
-        Ok(DiskCache { root, tag_ttl })
+        let blobs = root.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).map_err(|source| CacheError {
+            path: blobs,
+            source,
+        })?;
+        Ok(DiskCache {
+            tags: Mutex::new(Index::new(root.join("tags.json"))),
+            facts: Mutex::new(Index::new(root.join("facts.json"))),
+            root,
+            tag_ttl,
+        })
     }
 
     /// The versioned root (`<dir>/v1`).
@@ -89,26 +150,6 @@ impl DiskCache {
             .join(digest.hex())
     }
 
-    /// Writes `bytes` atomically to `path`. Failures are logged, never fatal: the cache is an optimisation.
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) {
-        let result = (|| -> std::io::Result<()> {
-            let dir = path.parent().unwrap_or(&self.root);
-            std::fs::create_dir_all(dir)?;
-            let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-            std::io::Write::write_all(&mut tmp, bytes)?;
-            tmp.persist(path).map_err(|e| e.error)?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            tracing::debug!(path = %path.display(), error = %e, "cache write failed");
-        }
-    }
-
-    fn discard(path: &Path, why: &str) {
-        tracing::debug!(path = %path.display(), why, "discarding cache entry");
-        let _ = std::fs::remove_file(path);
-    }
-
     /// The bytes stored under `digest`, verified; a mismatching entry is deleted.
     pub fn blob(&self, digest: &Digest) -> Option<Vec<u8>> {
         let path = self.blob_path(digest);
@@ -116,33 +157,32 @@ impl DiskCache {
         if digest.matches(&bytes) {
             Some(bytes)
         } else {
-            Self::discard(&path, "digest mismatch");
+            tracing::debug!(path = %path.display(), "discarding cache blob: digest mismatch");
+            let _ = std::fs::remove_file(&path);
             None
         }
     }
 
-    /// Stores verified content under its digest.
+    /// Stores verified content under its digest. Failures are logged, never fatal.
     pub fn put_blob(&self, digest: &Digest, bytes: &[u8]) {
         let path = self.blob_path(digest);
-        if !path.exists() {
-            self.write_atomic(&path, bytes);
+        if path.exists() {
+            return;
+        }
+        if let Err(e) = std::fs::create_dir_all(path.parent().unwrap_or(&self.root))
+            .and_then(|()| write_atomic(&path, bytes))
+        {
+            tracing::debug!(path = %path.display(), error = %e, "cache write failed");
         }
     }
 
     /// The digest `reference` (a canonical `registry/repo:tag`) pointed to, if stored within the TTL.
     pub fn tag(&self, reference: &str) -> Option<Digest> {
-        let path = self
-            .root
-            .join("tags")
-            .join(format!("{}.json", key_name(reference)));
-        let bytes = std::fs::read(&path).ok()?;
-        let Ok(entry) = serde_json::from_slice::<TagEntry>(&bytes) else {
-            Self::discard(&path, "malformed tag entry");
-            return None;
-        };
-        if entry.reference != reference {
-            return None;
-        }
+        let entry = self
+            .tags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(reference)?;
         let age = now_secs().saturating_sub(entry.stored_at);
         (age < self.tag_ttl.as_secs()).then_some(entry.digest)
     }
@@ -150,44 +190,65 @@ impl DiskCache {
     /// Records that `reference` points to `digest` now.
     pub fn put_tag(&self, reference: &str, digest: &Digest) {
         let entry = TagEntry {
-            reference: reference.to_owned(),
             digest: digest.clone(),
             stored_at: now_secs(),
         };
-        let path = self
-            .root
-            .join("tags")
-            .join(format!("{}.json", key_name(reference)));
-        if let Ok(bytes) = serde_json::to_vec(&entry) {
-            self.write_atomic(&path, &bytes);
-        }
+        let mut tags = self.tags.lock().unwrap_or_else(|e| e.into_inner());
+        tags.changed.insert(reference.to_owned(), entry);
     }
 
     /// The last good facts stored under `key`.
     pub fn facts(&self, key: &str) -> Option<ImageFacts> {
-        let path = self
-            .root
-            .join("facts")
-            .join(format!("{}.json", key_name(key)));
-        let bytes = std::fs::read(&path).ok()?;
-        match serde_json::from_slice::<ImageFacts>(&bytes) {
-            Ok(f) => Some(f),
-            Err(_) => {
-                Self::discard(&path, "malformed facts entry");
-                None
-            }
-        }
+        self.facts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
     }
 
-    /// Stores good facts under `key`.
+    /// Stores good facts under `key`. An entry that differs only in `collectedAt` is left as it
+    /// is: rewriting it would tell nothing new.
     pub fn put_facts(&self, key: &str, facts: &ImageFacts) {
-        let path = self
-            .root
-            .join("facts")
-            .join(format!("{}.json", key_name(key)));
-        if let Ok(bytes) = serde_json::to_vec(facts) {
-            self.write_atomic(&path, &bytes);
+        let mut index = self.facts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut old) = index.get(key) {
+            old.collected_at = facts.collected_at;
+            if old == *facts {
+                return;
+            }
         }
+        index.changed.insert(key.to_owned(), facts.clone());
+    }
+
+    /// Writes the changed index entries, merged over what is on disk now (another run may have
+    /// written meanwhile). Failures are logged, never fatal: the cache is an optimisation.
+    pub fn flush(&self) {
+        let now = now_secs();
+        flush_index(&self.tags, |_, e: &TagEntry| {
+            now.saturating_sub(e.stored_at) < TAG_RETENTION.as_secs()
+        });
+        flush_index(&self.facts, |_, _: &ImageFacts| true);
+    }
+}
+
+fn flush_index<V: Clone + Serialize + DeserializeOwned>(
+    index: &Mutex<Index<V>>,
+    keep: impl Fn(&String, &V) -> bool,
+) {
+    let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
+    if index.changed.is_empty() {
+        return;
+    }
+    let mut merged: BTreeMap<String, V> = read_index(&index.file);
+    merged.append(&mut index.changed.clone());
+    merged.retain(|k, v| keep(k, v));
+    let result = serde_json::to_vec(&merged)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| write_atomic(&index.file, &bytes));
+    match result {
+        Ok(()) => {
+            index.changed.clear();
+            index.loaded = Some(merged);
+        }
+        Err(e) => tracing::debug!(path = %index.file.display(), error = %e, "cache write failed"),
     }
 }
 
@@ -196,10 +257,14 @@ mod tests {
     use super::*;
     use time::OffsetDateTime;
 
+    fn open(dir: &Path, ttl: u64) -> DiskCache {
+        DiskCache::open(dir, Duration::from_secs(ttl)).unwrap()
+    }
+
     #[test]
     fn blobs_are_verified_on_read() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = DiskCache::open(dir.path(), Duration::from_secs(60)).unwrap();
+        let cache = open(dir.path(), 60);
         assert!(cache.root().ends_with("v1"));
         let d = Digest::sha256_of(b"content");
         assert_eq!(cache.blob(&d), None);
@@ -209,40 +274,64 @@ mod tests {
         std::fs::write(cache.blob_path(&d), b"tampered").unwrap();
         assert_eq!(cache.blob(&d), None);
         assert!(!cache.blob_path(&d).exists());
-        // No temp files are left behind.
         let left: Vec<_> = std::fs::read_dir(cache.root().join("blobs/sha256"))
             .unwrap()
             .collect();
-        assert!(left.is_empty());
+        assert!(left.is_empty(), "no temp files are left behind");
     }
 
     #[test]
-    fn tags_expire() {
+    fn tags_persist_and_expire() {
         let dir = tempfile::tempdir().unwrap();
         let d = Digest::sha256_of(b"m");
-        let cache = DiskCache::open(dir.path(), Duration::from_secs(3600)).unwrap();
+        let cache = open(dir.path(), 3600);
         cache.put_tag("r/a:1", &d);
-        assert_eq!(cache.tag("r/a:1"), Some(d.clone()));
-        assert_eq!(cache.tag("r/a:2"), None);
-        let expired = DiskCache::open(dir.path(), Duration::ZERO).unwrap();
-        assert_eq!(expired.tag("r/a:1"), None);
-        // Malformed entries are discarded.
-        let path = cache
-            .root()
-            .join("tags")
-            .join(format!("{}.json", key_name("r/a:1")));
-        std::fs::write(&path, b"{").unwrap();
-        assert_eq!(cache.tag("r/a:1"), None);
-        assert!(!path.exists());
+        assert_eq!(
+            cache.tag("r/a:1"),
+            Some(d.clone()),
+            "visible before the flush"
+        );
+        cache.flush();
+        assert_eq!(open(dir.path(), 3600).tag("r/a:1"), Some(d.clone()));
+        assert_eq!(open(dir.path(), 3600).tag("r/a:2"), None);
+        assert_eq!(open(dir.path(), 0).tag("r/a:1"), None, "past the TTL");
+        // A corrupt index is discarded.
+        std::fs::write(cache.root().join("tags.json"), b"{").unwrap();
+        assert_eq!(open(dir.path(), 3600).tag("r/a:1"), None);
+        assert!(!cache.root().join("tags.json").exists());
     }
 
     #[test]
-    fn facts_round_trip() {
+    fn concurrent_runs_merge_their_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = DiskCache::open(dir.path(), Duration::from_secs(60)).unwrap();
+        let (a, b) = (open(dir.path(), 3600), open(dir.path(), 3600));
+        let (d1, d2) = (Digest::sha256_of(b"1"), Digest::sha256_of(b"2"));
+        a.put_tag("r/a:1", &d1);
+        b.put_tag("r/b:1", &d2);
+        a.flush();
+        b.flush();
+        let c = open(dir.path(), 3600);
+        assert_eq!(c.tag("r/a:1"), Some(d1));
+        assert_eq!(c.tag("r/b:1"), Some(d2));
+    }
+
+    #[test]
+    fn facts_round_trip_and_unchanged_facts_are_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path(), 60);
         let f = ImageFacts::empty("a", "r", "a", OffsetDateTime::UNIX_EPOCH);
         cache.put_facts("k", &f);
-        assert_eq!(cache.facts("k"), Some(f));
-        assert_eq!(cache.facts("other"), None);
+        cache.flush();
+        let again = open(dir.path(), 60);
+        assert_eq!(again.facts("k"), Some(f.clone()));
+        assert_eq!(again.facts("other"), None);
+        let mut later = f.clone();
+        later.collected_at = OffsetDateTime::now_utc();
+        again.put_facts("k", &later);
+        assert!(again.facts.lock().unwrap().changed.is_empty());
+        assert_eq!(
+            again.facts("k").unwrap().collected_at,
+            OffsetDateTime::UNIX_EPOCH
+        );
     }
 }

@@ -213,6 +213,7 @@ impl Collector {
             .buffer_unordered(self.options.concurrency.max(1));
         while let Some((u, facts)) = stream.next().await {
             if let (Fallback::None, Some(error)) = (self.options.fallback, &facts.error) {
+                self.flush_cache();
                 return Err(CollectError::Failed {
                     reference: facts.reference.clone(),
                     error: error.clone(),
@@ -221,6 +222,8 @@ impl Collector {
             self.events.event(&Event::image(&facts));
             done[u] = Some(facts);
         }
+        drop(stream);
+        self.flush_cache();
         Ok(slots
             .into_iter()
             .zip(&requests)
@@ -234,6 +237,12 @@ impl Collector {
                 f
             })
             .collect())
+    }
+
+    fn flush_cache(&self) {
+        if let Some(disk) = self.fetcher.disk() {
+            disk.flush();
+        }
     }
 
     async fn collect_one(&self, request: &ImageRequest) -> ImageFacts {

@@ -35,7 +35,8 @@ pub struct WorkloadRef {
     pub container: String,
     /// Which list of the pod spec the container is in.
     pub container_type: ContainerType,
-    /// Names of the running pods behind this workload (detail; empty for templates without pods).
+    /// Names of the pods behind this workload (detail): pods that exist in the cluster, i.e. that
+    /// have a `status`; empty for templates without pods and for pods declared in manifests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pods: Vec<String>,
 }

@@ -101,6 +101,8 @@ impl ClientBuilder {
     ///
     /// [`RegistryError::Config`] when a CA file cannot be read or holds no certificate.
     pub fn build(self) -> Result<RegistryClient> {
+        // The process-wide TLS crypto provider; another component may have installed it first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let config = self.config;
         let mut certs = Vec::new();
         for path in &config.ca_files {
