@@ -20,6 +20,97 @@ pub struct Cli {
 pub enum Command {
     /// Facts of the given image references, as facts.json on stdout.
     Inspect(InspectArgs),
+    /// The images a cluster, a support bundle or manifest files use, without asking any registry.
+    List(ListArgs),
+    /// Discovery, then the facts of every image found, as facts.json.
+    Collect(CollectCmdArgs),
+}
+
+/// Where images are discovered: a live cluster (the default), a support bundle or manifest files.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// A troubleshoot support bundle: `.tar.gz`, `.tar` or an extracted directory.
+    #[arg(long, value_name = "PATH", conflicts_with = "manifests")]
+    pub bundle: Option<PathBuf>,
+
+    /// Manifest files or directories (multi-document YAML, JSON, `kind: List`); `-` for stdin.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub manifests: Vec<PathBuf>,
+
+    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, else the in-cluster config].
+    #[arg(long, value_name = "PATH", env = "KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Only this namespace.
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Every namespace (the default when no namespace is named).
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Only namespaces matching these globs (comma-separated or repeated).
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    pub include_namespaces: Vec<String>,
+
+    /// Leave out namespaces matching these globs (comma-separated or repeated).
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    pub exclude_namespaces: Vec<String>,
+
+    /// Also look at system namespaces (`kube-*`).
+    #[arg(long)]
+    pub include_system_namespaces: bool,
+
+    /// Objects per page when listing from the API server.
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+}
+
+/// Output format of `imagefacts list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// An aligned table.
+    Table,
+    /// The discovery as JSON.
+    Json,
+    /// The discovery as YAML.
+    Yaml,
+}
+
+/// Arguments of `imagefacts list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Where to discover.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// Arguments of `imagefacts collect`.
+#[derive(Debug, Args)]
+pub struct CollectCmdArgs {
+    /// Where to discover.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Write facts.json to FILE instead of stdout (atomically).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Registry settings.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Collection settings.
+    #[command(flatten)]
+    pub collect: CollectArgs,
 }
 
 /// Arguments of `imagefacts inspect`.
@@ -108,6 +199,10 @@ pub struct CollectArgs {
     /// Progress on stderr: a bar on a terminal (auto), JSON lines, or nothing.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,
+
+    /// Keep secret-looking env values, labels and URL credentials in the output (hidden by default).
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 /// `--fallback` values.

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use imagefacts_engine::{CollectOptions, Collector, Fallback, ImageRequest};
 use imagefacts_model::facts::FactsFile;
 use imagefacts_registry::{
-    Anonymous, ClientConfig, CredentialSource, DockerConfig, RegistryClient, RetryPolicy,
+    ClientConfig, CredentialChain, CredentialSource, DockerConfig, RegistryClient, RetryPolicy,
 };
 use time::OffsetDateTime;
 
@@ -19,11 +19,14 @@ use crate::progress::Reporter;
 pub(crate) fn registry_client(
     args: &RegistryArgs,
     reporter: Arc<Reporter>,
+    extra_credentials: Vec<Arc<dyn CredentialSource>>,
 ) -> anyhow::Result<RegistryClient> {
-    let credentials: Arc<dyn CredentialSource> = match &args.authfile {
-        Some(path) => Arc::new(DockerConfig::load(path)?),
-        None => Arc::new(Anonymous),
-    };
+    let mut sources: Vec<Arc<dyn CredentialSource>> = Vec::new();
+    if let Some(path) = &args.authfile {
+        sources.push(Arc::new(DockerConfig::load(path)?));
+    }
+    sources.extend(extra_credentials);
+    let credentials = Arc::new(CredentialChain::new(sources));
     let config = ClientConfig {
         ca_files: args.ca_files.clone(),
         insecure_registries: args.insecure_registries.clone(),
@@ -70,9 +73,10 @@ pub(crate) async fn collect_facts(
     registry: &RegistryArgs,
     collect: &CollectArgs,
     requests: Vec<ImageRequest>,
+    extra_credentials: Vec<Arc<dyn CredentialSource>>,
 ) -> anyhow::Result<FactsFile> {
     let reporter = Arc::new(Reporter::new(collect.progress));
-    let client = registry_client(registry, reporter.clone())?;
+    let client = registry_client(registry, reporter.clone(), extra_credentials)?;
     let collector = Collector::new(client, collect_options(collect))?.with_events(reporter.clone());
     let facts = collector.collect(requests).await;
     let mut file = FactsFile::new(
@@ -80,6 +84,9 @@ pub(crate) async fn collect_facts(
         facts.context("collection stopped (--fallback none)")?,
     );
     file.summary.rate_limits = collector.client().rate_limits();
+    if !collect.no_redact {
+        file.redact();
+    }
     reporter.finish(&file.summary);
     Ok(file)
 }
@@ -121,6 +128,6 @@ pub(crate) async fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
         references.extend(read_reference_file(f)?);
     }
     let requests = references.iter().map(|r| ImageRequest::new(r)).collect();
-    let file = collect_facts(&args.registry, &args.collect, requests).await?;
+    let file = collect_facts(&args.registry, &args.collect, requests, Vec::new()).await?;
     write_facts(&file, args.output.as_deref())
 }

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 mod args;
+mod discover;
 mod inspect;
 mod output;
 mod progress;
@@ -55,14 +56,19 @@ pub enum Outcome {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         args::Command::Inspect(a) => inspect::run(a).await,
+        args::Command::List(a) => discover::list(a).await,
+        args::Command::Collect(a) => discover::collect(a).await,
     }
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(color)
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

@@ -186,6 +186,20 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
+impl schemars::JsonSchema for Digest {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Digest".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A content digest: `sha256:` and 64 lowercase hex characters (or `sha512:` and 128).",
+            "type": "string",
+            "pattern": "^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$"
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

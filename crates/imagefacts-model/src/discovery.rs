@@ -8,7 +8,19 @@ use serde::{Deserialize, Serialize};
 use crate::platform::Platform;
 
 /// Where in a pod a container is declared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum ContainerType {
     /// `spec.initContainers`.
@@ -21,7 +33,9 @@ pub enum ContainerType {
 
 /// A workload container that uses an image. A pod owned by a ReplicaSet owned by a Deployment is
 /// reported under the Deployment, with the pod's name kept in `pods`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadRef {
     /// Namespace (empty for cluster-scoped objects, which hold no pod templates today).
@@ -42,7 +56,19 @@ pub struct WorkloadRef {
 }
 
 /// How a runtime reported what it runs (`status.containerStatuses[].imageID`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum RunningDigestKind {
     /// A repository digest (`repo@sha256:…`, `docker-pullable://repo@sha256:…`): a manifest digest.
@@ -52,7 +78,9 @@ pub enum RunningDigestKind {
 }
 
 /// A digest that actually runs, from pod status.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct RunningDigest {
     /// `sha256:<hex>`.
@@ -68,7 +96,9 @@ pub struct RunningDigest {
 }
 
 /// A container that cannot pull its image (`ErrImagePull`, `ImagePullBackOff`, `InvalidImageName`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PullFailure {
     /// Namespace.
@@ -85,7 +115,9 @@ pub struct PullFailure {
 }
 
 /// A pull secret an image would be pulled with (its name only: secrets are never written out).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretRef {
     /// Namespace of the secret.
@@ -95,7 +127,7 @@ pub struct SecretRef {
 }
 
 /// Everything discovery knows about one image reference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageUse {
     /// The normalised reference (`docker.io/library/nginx:1.25`); a reference that does not parse
@@ -149,7 +181,7 @@ impl ImageUse {
 }
 
 /// A node and its platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInfo {
     /// Node name.
@@ -159,7 +191,7 @@ pub struct NodeInfo {
 }
 
 /// Something discovery could not read; the rest went on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveryError {
     /// `cluster`, `bundle` or `manifests`.
@@ -188,7 +220,9 @@ pub struct DiscoveryError {
 
 /// A pull secret that exists in the cluster, by name, with the registries it holds credentials
 /// for (never the credentials themselves).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PullSecretInfo {
     /// Namespace of the secret.
@@ -201,7 +235,7 @@ pub struct PullSecretInfo {
 }
 
 /// The result of discovery from any source.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Discovery {
     /// One entry per distinct normalised reference, sorted by reference.

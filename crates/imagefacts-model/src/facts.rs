@@ -19,13 +19,14 @@ use crate::platform::Platform;
 pub const FACTS_VERSION: &str = "v1";
 
 /// A whole `facts.json` file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FactsFile {
     /// Always `"v1"`.
     pub version: String,
     /// When the file was generated.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub generated_at: OffsetDateTime,
     /// Upstream writes one file per namespace and names it here; absent for a cluster-wide file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +44,16 @@ pub struct FactsFile {
 }
 
 impl FactsFile {
+    /// Redacts every entry (see [`crate::redact`]) and records the count in the summary.
+    pub fn redact(&mut self) {
+        let n: usize = self
+            .image_facts
+            .iter_mut()
+            .map(crate::redact::redact_facts)
+            .sum();
+        self.summary.redactions += n;
+    }
+
     /// A file holding `image_facts`, with its summary computed.
     pub fn new(generated_at: OffsetDateTime, image_facts: Vec<ImageFacts>) -> FactsFile {
         let summary = Summary::of(&image_facts);
@@ -59,7 +70,7 @@ impl FactsFile {
 }
 
 /// Facts about one image reference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageFacts {
     /// The reference as it was written (in a pod spec, a manifest or on the command line).
@@ -136,6 +147,7 @@ pub struct ImageFacts {
     pub node_platforms: Vec<Platform>,
     /// When these facts were collected.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub collected_at: OffsetDateTime,
     /// Where the facts came from: `registry` or `cache`.
     #[serde(default)]
@@ -200,7 +212,7 @@ pub const SOURCE_REGISTRY: &str = "registry";
 pub const SOURCE_CACHE: &str = "cache";
 
 /// One layer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Layer {
     /// Layer digest (of the compressed blob).
@@ -212,7 +224,7 @@ pub struct Layer {
 }
 
 /// The runtime configuration of an image, upstream's `config` object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigFacts {
     /// User.
@@ -239,7 +251,7 @@ pub struct ConfigFacts {
 }
 
 /// Facts about one platform of a multi-platform image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformFacts {
     /// The platform, from the index.
@@ -275,7 +287,7 @@ pub struct PlatformFacts {
 }
 
 /// A child of an index that is not a runnable image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttestationRef {
     /// Digest of the child manifest.
@@ -293,7 +305,7 @@ pub struct AttestationRef {
 }
 
 /// Build provenance from the OCI annotations and labels.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BuildInfo {
     /// `org.opencontainers.image.source`.
@@ -332,7 +344,19 @@ impl BuildInfo {
 }
 
 /// The class of a collection failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorKind {
     /// Credentials missing or refused (401, 403).
@@ -379,7 +403,7 @@ impl ErrorKind {
 }
 
 /// A typed collection error, as written in facts.json.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FactsError {
     /// The class of failure.
@@ -400,7 +424,7 @@ pub struct FactsError {
 }
 
 /// A registry's announced pull rate limit (Docker Hub's `ratelimit-limit`/`ratelimit-remaining`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
     /// Pulls allowed per window.
@@ -413,7 +437,7 @@ pub struct RateLimit {
 }
 
 /// Totals over a facts file, upstream's `summary` plus error classes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Number of entries.
@@ -438,6 +462,9 @@ pub struct Summary {
     /// Pull rate limits the registries announced, by registry.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rate_limits: BTreeMap<String, RateLimit>,
+    /// Values hidden by redaction (secret-looking env variables and labels, URL credentials).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redactions: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -480,6 +507,7 @@ impl Summary {
             errors_by_registry,
             from_cache: facts.iter().filter(|f| f.source == SOURCE_CACHE).count(),
             rate_limits: BTreeMap::new(),
+            redactions: 0,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod facts;
 pub mod manifest;
 pub mod media_type;
 pub mod platform;
+pub mod redact;
 pub mod reference;
 
 pub use digest::{Digest, DigestError};

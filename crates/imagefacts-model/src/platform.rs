@@ -9,7 +9,19 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// An image platform as written in facts.json.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Platform {
     /// CPU architecture (`amd64`, `arm64`, ...).

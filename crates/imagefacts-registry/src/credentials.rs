@@ -98,6 +98,27 @@ impl CredentialSource for Anonymous {
     }
 }
 
+/// Several sources asked in order; the first that has a credential for a registry wins.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialChain {
+    sources: Vec<std::sync::Arc<dyn CredentialSource>>,
+}
+
+impl CredentialChain {
+    /// A chain over `sources`, asked in order.
+    pub fn new(sources: Vec<std::sync::Arc<dyn CredentialSource>>) -> CredentialChain {
+        CredentialChain { sources }
+    }
+}
+
+impl CredentialSource for CredentialChain {
+    fn credential(&self, registry: &str, repository: &str) -> Option<Credential> {
+        self.sources
+            .iter()
+            .find_map(|s| s.credential(registry, repository))
+    }
+}
+
 /// Why an authfile could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthfileError {
@@ -297,6 +318,18 @@ mod tests {
         assert!(err.to_string().contains("auth.json"));
         let err = parse(r#"{"auths": "hunter2"}"#).unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn chain_asks_in_order() {
+        use std::sync::Arc;
+        let a = parse(r#"{"auths":{"r1":{"username":"a","password":"1"}}}"#).unwrap();
+        let b = parse(r#"{"auths":{"r1":{"username":"b","password":"2"},"r2":{"username":"b","password":"2"}}}"#).unwrap();
+        let chain = CredentialChain::new(vec![Arc::new(a), Arc::new(b)]);
+        assert_eq!(chain.credential("r1", "x").unwrap().username(), "a");
+        assert_eq!(chain.credential("r2", "x").unwrap().username(), "b");
+        assert_eq!(chain.credential("r3", "x"), None);
+        assert_eq!(CredentialChain::default().credential("r1", "x"), None);
     }
 
     #[test]

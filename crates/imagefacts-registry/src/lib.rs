@@ -31,7 +31,7 @@ mod transport;
 
 pub use client::{ClientBuilder, FetchedManifest, ManifestHead, RegistryClient};
 pub use config::ClientConfig;
-pub use credentials::{Anonymous, Credential, CredentialSource, DockerConfig};
+pub use credentials::{Anonymous, Credential, CredentialChain, CredentialSource, DockerConfig};
 pub use error::{RegistryError, Result};
 pub use observe::{Observer, RetryEvent};
 pub use retry::RetryPolicy;

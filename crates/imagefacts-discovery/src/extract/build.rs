@@ -1,0 +1,260 @@
+//! From the collected records to the [`Discovery`]: owner resolution, image normalisation,
+//! deduplication and ordering.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use imagefacts_model::discovery::{
+    ContainerType, Discovery, DiscoveryError, ImageUse, NodeInfo, PullFailure, RunningDigest,
+    RunningDigestKind, SecretRef, WorkloadRef,
+};
+use imagefacts_model::{Platform, Reference};
+
+use super::image_id::parse_image_id;
+use super::object::Meta;
+use super::{Extractor, WorkloadRecord, sort_errors};
+
+/// The waiting reasons recorded as pull failures.
+const PULL_FAILURE_REASONS: [&str; 3] = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName"];
+
+/// Owner chains longer than this are cut (guards against reference cycles).
+const MAX_OWNER_HOPS: usize = 16;
+
+/// Everything known about one image while building.
+#[derive(Default)]
+struct ImageAcc {
+    aliases: BTreeSet<String>,
+    workloads: BTreeMap<(String, String, String, String, ContainerType), BTreeSet<String>>,
+    running: BTreeMap<(String, RunningDigestKind, Option<String>), BTreeSet<String>>,
+    failures: BTreeSet<PullFailure>,
+    secrets: BTreeSet<SecretRef>,
+    platforms: BTreeSet<Platform>,
+}
+
+/// Looks owners up by uid, else by namespace + kind + name.
+struct Owners<'a> {
+    metas: &'a [Meta],
+    by_uid: HashMap<&'a str, usize>,
+    by_name: HashMap<(&'a str, &'a str, &'a str), usize>,
+}
+
+impl<'a> Owners<'a> {
+    fn new(metas: &'a [Meta]) -> Owners<'a> {
+        let mut by_uid = HashMap::new();
+        let mut by_name = HashMap::new();
+        for (i, m) in metas.iter().enumerate() {
+            if let Some(uid) = &m.uid {
+                by_uid.entry(uid.as_str()).or_insert(i);
+            }
+            by_name
+                .entry((m.namespace.as_str(), m.kind.as_str(), m.name.as_str()))
+                .or_insert(i);
+        }
+        Owners {
+            metas,
+            by_uid,
+            by_name,
+        }
+    }
+
+    /// The top owner `(kind, name)` of `metas[start]` (itself when it has none), and whether it
+    /// has an owner at all.
+    fn top(&self, start: usize) -> ((&'a str, &'a str), bool) {
+        let mut cur = &self.metas[start];
+        let owned = cur.owner.is_some();
+        for _ in 0..MAX_OWNER_HOPS {
+            let Some(owner) = &cur.owner else {
+                break;
+            };
+            let found = owner
+                .uid
+                .as_deref()
+                .and_then(|uid| self.by_uid.get(uid))
+                .or_else(|| {
+                    self.by_name.get(&(
+                        cur.namespace.as_str(),
+                        owner.kind.as_str(),
+                        owner.name.as_str(),
+                    ))
+                })
+                .map(|&i| &self.metas[i]);
+            match found {
+                Some(next) if !std::ptr::eq(next, cur) => cur = next,
+                Some(_) => break,
+                // An owner we have not seen (not collected, or a custom resource): it is the top.
+                None => return ((owner.kind.as_str(), owner.name.as_str()), owned),
+            }
+        }
+        ((cur.kind.as_str(), cur.name.as_str()), owned)
+    }
+}
+
+/// Normalises image strings, caching each distinct spelling.
+#[derive(Default)]
+struct Normaliser {
+    cache: HashMap<String, String>,
+}
+
+impl Normaliser {
+    /// The key an image is listed under: the normalised reference, else the string as written.
+    fn key(&mut self, image: &str) -> String {
+        if let Some(k) = self.cache.get(image) {
+            return k.clone();
+        }
+        let key = Reference::parse(image)
+            .map(|r| r.to_string())
+            .unwrap_or_else(|_| image.to_owned());
+        self.cache.insert(image.to_owned(), key.clone());
+        key
+    }
+}
+
+pub(super) fn build(x: Extractor) -> Discovery {
+    let owners = Owners::new(&x.metas);
+    let mut images: BTreeMap<String, ImageAcc> = BTreeMap::new();
+    let mut normaliser = Normaliser::default();
+    for w in &x.workloads {
+        add_workload(&x, &owners, &mut normaliser, &mut images, w);
+    }
+    let images = images
+        .into_iter()
+        .map(|(reference, acc)| finish_image(reference, acc))
+        .collect();
+    let nodes: Vec<NodeInfo> = x
+        .nodes
+        .iter()
+        .map(|(name, platform)| NodeInfo {
+            name: name.clone(),
+            platform: platform.clone(),
+        })
+        .collect();
+    let cluster_platforms: BTreeSet<Platform> = x.nodes.values().cloned().collect();
+    let mut errors: Vec<DiscoveryError> = x.errors.clone();
+    sort_errors(&mut errors);
+    Discovery {
+        images,
+        nodes,
+        cluster_platforms: cluster_platforms.into_iter().collect(),
+        namespaces: x.namespaces.iter().cloned().collect(),
+        pull_secrets: x.pull_secrets.iter().cloned().collect(),
+        errors,
+    }
+}
+
+fn add_workload(
+    x: &Extractor,
+    owners: &Owners<'_>,
+    normaliser: &mut Normaliser,
+    images: &mut BTreeMap<String, ImageAcc>,
+    w: &WorkloadRecord,
+) {
+    let meta = &x.metas[w.meta];
+    let ((top_kind, top_name), owned) = owners.top(w.meta);
+    // An owned controller scaled to zero is an old revision (a Deployment's previous ReplicaSet).
+    if !w.is_pod && owned && w.replicas == Some(0) {
+        return;
+    }
+    let ns = meta.namespace.as_str();
+    let sa_secrets = x
+        .service_accounts
+        .get(&(meta.namespace.clone(), w.spec.service_account.clone()))
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let secrets: BTreeSet<SecretRef> = w
+        .spec
+        .pull_secrets
+        .iter()
+        .chain(sa_secrets)
+        .map(|name| SecretRef {
+            namespace: ns.to_owned(),
+            name: name.clone(),
+        })
+        .collect();
+    let platform = w
+        .in_cluster
+        .then(|| w.spec.node_name.as_ref().and_then(|n| x.nodes.get(n)))
+        .flatten();
+    let pod_ref = format!("{ns}/{}", meta.name);
+    for c in &w.spec.containers {
+        let Some(image) = c.image.as_deref().filter(|i| !i.trim().is_empty()) else {
+            continue;
+        };
+        let key = normaliser.key(image);
+        let acc = images.entry(key.clone()).or_default();
+        if image != key {
+            acc.aliases.insert(image.to_owned());
+        }
+        let pods = acc
+            .workloads
+            .entry((
+                ns.to_owned(),
+                top_kind.to_owned(),
+                top_name.to_owned(),
+                c.name.clone(),
+                c.container_type,
+            ))
+            .or_default();
+        if w.in_cluster {
+            pods.insert(meta.name.clone());
+        }
+        acc.secrets.extend(secrets.iter().cloned());
+        if let Some(p) = platform {
+            acc.platforms.insert(p.clone());
+        }
+        let statuses = w
+            .statuses
+            .iter()
+            .filter(|s| s.name == c.name && s.container_type == c.container_type);
+        for s in statuses {
+            if let Some(id) = s.image_id.as_deref().and_then(parse_image_id) {
+                acc.running
+                    .entry((id.digest.to_string(), id.kind, id.repository))
+                    .or_default()
+                    .insert(pod_ref.clone());
+            }
+            if let Some((reason, message)) = &s.waiting
+                && PULL_FAILURE_REASONS.contains(&reason.as_str())
+            {
+                acc.failures.insert(PullFailure {
+                    namespace: ns.to_owned(),
+                    pod: meta.name.clone(),
+                    container: c.name.clone(),
+                    reason: reason.clone(),
+                    message: message.clone(),
+                });
+            }
+        }
+    }
+}
+
+fn finish_image(reference: String, acc: ImageAcc) -> ImageUse {
+    let mut image = ImageUse::new(&reference);
+    image.aliases = acc.aliases.into_iter().collect();
+    image.workloads = acc
+        .workloads
+        .into_iter()
+        .map(
+            |((namespace, kind, name, container, container_type), pods)| WorkloadRef {
+                namespace,
+                kind,
+                name,
+                container,
+                container_type,
+                pods: pods.into_iter().collect(),
+            },
+        )
+        .collect();
+    image.running_digests = acc
+        .running
+        .into_iter()
+        .map(|((digest, kind, repository), pods)| RunningDigest {
+            digest,
+            kind,
+            repository,
+            pods: pods.into_iter().collect(),
+        })
+        .collect();
+    image.pull_failures = acc.failures.into_iter().collect();
+    image.pull_secrets = acc.secrets.into_iter().collect();
+    image.node_platforms = acc.platforms.into_iter().collect();
+    image
+}

@@ -1,0 +1,121 @@
+//! Discovery: which images a Kubernetes cluster uses, by which workloads, running which digests,
+//! on which platforms, and which pull failures and pull secrets go with them: before any
+//! registry is asked.
+//!
+//! Three sources produce the same [`Discovery`]:
+//!
+//! - a live cluster, through the `kube` client ([`discover_cluster`]);
+//! - a saved troubleshoot support bundle, `.tar.gz`, `.tar` or extracted ([`read_bundle`]);
+//! - manifest files: multi-document YAML, JSON, `kind: List`, Helm output ([`read_manifests`]).
+//!
+//! Each reads Kubernetes objects and feeds them to one pure extractor ([`extract`],
+//! [`Extractor`]) that deduplicates images by normalised reference and reports each workload
+//! under its top owner (Pod → ReplicaSet → Deployment, Pod → Job → CronJob, ...). What one
+//! source cannot read (a 403, a malformed file) is a
+//! [`DiscoveryError`](imagefacts_model::discovery::DiscoveryError) in the result; only what stops
+//! discovery as a whole is a [`DiscoverError`].
+//!
+//! ```
+//! use imagefacts_discovery::{extract, render_table, NamespaceFilter, ObjectOrigin, SourceKind};
+//! use serde_json::json;
+//!
+//! let pod = json!({
+//!     "kind": "Pod",
+//!     "metadata": {"name": "web-1", "namespace": "shop",
+//!         "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d9f", "controller": true}]},
+//!     "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]},
+//!     "status": {"phase": "Running"},
+//! });
+//! let rs = json!({
+//!     "kind": "ReplicaSet",
+//!     "metadata": {"name": "web-5d9f", "namespace": "shop",
+//!         "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": true}]},
+//!     "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.25"}]}}},
+//! });
+//! let origin = ObjectOrigin::new(SourceKind::Manifests);
+//! let d = extract([(origin.clone(), pod), (origin, rs)], &NamespaceFilter::default());
+//! let w = &d.images[0].workloads[0];
+//! assert_eq!((w.kind.as_str(), w.name.as_str()), ("Deployment", "web"));
+//! assert_eq!(w.pods, ["web-1"]);
+//! assert!(render_table(&d).starts_with("IMAGE"));
+//! ```
+
+mod bundle;
+mod cluster;
+mod error;
+mod extract;
+mod filter;
+mod manifests;
+mod table;
+
+use std::path::PathBuf;
+
+use imagefacts_model::discovery::Discovery;
+
+pub use bundle::{MAX_ENTRY_BYTES, read_bundle};
+pub use cluster::{ClusterOptions, DEFAULT_PAGE_SIZE, PullSecrets, discover_cluster};
+pub use error::DiscoverError;
+pub use extract::image_id::{ImageId, parse_image_id};
+pub use extract::{Extractor, ObjectOrigin, SourceKind, extract};
+pub use filter::{NamespaceFilter, glob_match, is_system_namespace};
+pub use manifests::read_manifests;
+pub use table::render_table;
+
+/// Where to discover images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A live cluster.
+    Cluster(ClusterOptions),
+    /// A support bundle: `.tar.gz`, `.tar` or an extracted directory.
+    Bundle(PathBuf),
+    /// Manifest files or directories; `-` is standard input.
+    Manifests(Vec<PathBuf>),
+}
+
+/// What discovery found, and the pull secrets it read (live cluster only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovered {
+    /// The images and what uses them.
+    pub discovery: Discovery,
+    /// Docker configs of the pull secrets the pods name, for the registry client; never written out.
+    pub pull_secrets: PullSecrets,
+}
+
+/// Discovers the images of `source` in the namespaces `filter` selects.
+///
+/// File sources are read on a blocking thread.
+///
+/// # Errors
+///
+/// What stops discovery as a whole: an unreadable path, something that is not a support bundle, an
+/// unusable kubeconfig, an unreachable or unauthorised API server (see [`DiscoverError`]). Partial
+/// failures are recorded in [`Discovery::errors`].
+pub async fn discover(
+    source: &Source,
+    filter: &NamespaceFilter,
+) -> Result<Discovered, DiscoverError> {
+    let filter_owned = filter.clone();
+    let blocking = |f: Box<dyn FnOnce() -> Result<Discovery, DiscoverError> + Send>| async move {
+        match tokio::task::spawn_blocking(f).await {
+            Ok(result) => result.map(|discovery| Discovered {
+                discovery,
+                pull_secrets: PullSecrets::default(),
+            }),
+            Err(join) => match join.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(_) => Err(DiscoverError::Interrupted),
+            },
+        }
+    };
+    match source {
+        Source::Cluster(options) => discover_cluster(options, filter).await,
+        Source::Bundle(path) => {
+            let path = path.clone();
+            blocking(Box::new(move || read_bundle(&path, &filter_owned))).await
+        }
+        Source::Manifests(paths) => {
+            let paths = paths.clone();
+            blocking(Box::new(move || read_manifests(&paths, &filter_owned))).await
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of imagefacts-discovery: one binary, one module per source.
+
+mod bundle;
+mod cluster;
+mod fuzz;
+mod manifests;
+mod support;
+mod synthetic;
