@@ -24,6 +24,81 @@ pub enum Command {
     List(ListArgs),
     /// Discovery, then the facts of every image found, as facts.json.
     Collect(CollectCmdArgs),
+    /// Write a support bundle in troubleshoot's layout, or add image facts to an existing one.
+    Bundle(BundleArgs),
+    /// Facts as a table: from a facts.json file or a support bundle holding image-facts/.
+    Report(ReportArgs),
+    /// Print the JSON Schema (draft 2020-12) of facts.json.
+    Schema,
+    /// Check a facts.json file against the schema; each violation is printed with its JSON path.
+    Validate {
+        /// The file to check.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// Arguments of `imagefacts bundle`.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// Add image-facts/ to this existing bundle (`.tar.gz`, `.tar` or directory), reading
+    /// discovery from its own cluster-resources; every original entry is kept byte for byte.
+    #[arg(long, value_name = "BUNDLE")]
+    pub add_to: Option<PathBuf>,
+
+    /// Replace an existing image-facts/ in the bundle (with --add-to).
+    #[arg(long, requires = "add_to")]
+    pub force: bool,
+
+    /// Also collect image facts into image-facts/ of the new bundle.
+    #[arg(long)]
+    pub include_images: bool,
+
+    /// New bundle: a directory to write `support-bundle-<time>.tar.gz` in, or the file name
+    /// [default: .]. With --add-to: write the result here instead of replacing the bundle.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Where to discover (for a new bundle).
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Registry settings.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Collection settings.
+    #[command(flatten)]
+    pub collect: CollectArgs,
+}
+
+/// Output format of `imagefacts report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// An aligned table.
+    Table,
+    /// The rows as JSON.
+    Json,
+}
+
+/// Arguments of `imagefacts report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A facts.json file, or a support bundle with image-facts/facts.json.
+    #[arg(value_name = "FILE|BUNDLE")]
+    pub input: PathBuf,
+
+    /// More columns: namespaces, manifest and config digests, creation time, reference, error.
+    #[arg(long)]
+    pub wide: bool,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+
+    /// The time ages are computed against (RFC 3339) [default: now].
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub now: Option<String>,
 }
 
 /// Where images are discovered: a live cluster (the default), a support bundle or manifest files.

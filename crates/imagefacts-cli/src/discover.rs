@@ -14,7 +14,7 @@ use crate::inspect::{collect_facts, write_facts};
 use crate::output::write_output;
 
 /// The discovery source and namespace filter the flags name.
-fn source(args: &SourceArgs) -> (Source, NamespaceFilter) {
+pub(crate) fn source_and_filter(args: &SourceArgs) -> (Source, NamespaceFilter) {
     let source = if let Some(bundle) = &args.bundle {
         Source::Bundle(bundle.clone())
     } else if !args.manifests.is_empty() {
@@ -37,8 +37,16 @@ fn source(args: &SourceArgs) -> (Source, NamespaceFilter) {
 }
 
 pub(crate) async fn discover(args: &SourceArgs) -> anyhow::Result<Discovered> {
-    let (source, filter) = source(args);
+    let (source, filter) = source_and_filter(args);
     Ok(imagefacts_discovery::discover(&source, &filter).await?)
+}
+
+/// [`discover`], also keeping every selected object (for a new support bundle).
+pub(crate) async fn discover_with_objects(
+    args: &SourceArgs,
+) -> anyhow::Result<(Discovered, Vec<imagefacts_discovery::KeptObject>)> {
+    let (source, filter) = source_and_filter(args);
+    Ok(imagefacts_discovery::discover_with_objects(&source, &filter).await?)
 }
 
 pub(crate) async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
@@ -65,7 +73,7 @@ pub(crate) async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
 }
 
 /// One `warning:` line per discovery error on stderr, naming the file or the denied request.
-fn warn_discovery_errors(d: &imagefacts_model::discovery::Discovery) {
+pub(crate) fn warn_discovery_errors(d: &imagefacts_model::discovery::Discovery) {
     use std::io::Write as _;
     let mut err = std::io::stderr().lock();
     for e in &d.errors {
@@ -103,9 +111,13 @@ pub(crate) fn pull_secret_credentials(found: &Discovered) -> Vec<Arc<dyn Credent
         .collect()
 }
 
-pub(crate) async fn collect(args: CollectCmdArgs) -> anyhow::Result<Outcome> {
-    let found = discover(&args.source).await?;
-    warn_discovery_errors(&found.discovery);
+/// Facts for every image `found` lists (the `collect` pipeline), with its discovery errors and
+/// the cluster's platforms.
+pub(crate) async fn facts_of(
+    found: &Discovered,
+    registry: &crate::args::RegistryArgs,
+    collect: &crate::args::CollectArgs,
+) -> anyhow::Result<imagefacts_model::facts::FactsFile> {
     let requests = found
         .discovery
         .images
@@ -115,10 +127,17 @@ pub(crate) async fn collect(args: CollectCmdArgs) -> anyhow::Result<Outcome> {
             usage: Some(u.clone()),
         })
         .collect();
-    let extra = pull_secret_credentials(&found);
-    let mut file = collect_facts(&args.registry, &args.collect, requests, extra).await?;
+    let extra = pull_secret_credentials(found);
+    let mut file = collect_facts(registry, collect, requests, extra).await?;
     file.cluster_platforms = found.discovery.cluster_platforms.clone();
     file.discovery_errors = found.discovery.errors.clone();
+    Ok(file)
+}
+
+pub(crate) async fn collect(args: CollectCmdArgs) -> anyhow::Result<Outcome> {
+    let found = discover(&args.source).await?;
+    warn_discovery_errors(&found.discovery);
+    let file = facts_of(&found, &args.registry, &args.collect).await?;
     let outcome = write_facts(&file, args.output.as_deref())?;
     Ok(if file.discovery_errors.is_empty() {
         outcome

@@ -9,10 +9,15 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 mod args;
+mod bundle;
 mod discover;
 mod inspect;
 mod output;
 mod progress;
+mod report;
+mod schema;
+
+pub use schema::violations as facts_violations;
 
 pub use args::Cli;
 
@@ -58,6 +63,10 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         args::Command::Inspect(a) => inspect::run(a).await,
         args::Command::List(a) => discover::list(a).await,
         args::Command::Collect(a) => discover::collect(a).await,
+        args::Command::Bundle(a) => bundle::run(a).await,
+        args::Command::Report(a) => report::run(a),
+        args::Command::Schema => schema::print_schema(),
+        args::Command::Validate { file } => schema::validate(&file),
     }
 }
 

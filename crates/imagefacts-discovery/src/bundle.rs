@@ -64,8 +64,17 @@ pub(crate) fn read_bundle_with_limit(
     filter: &NamespaceFilter,
     max_entry_bytes: u64,
 ) -> Result<Discovery, DiscoverError> {
+    Ok(read_bundle_into(path, Extractor::new(filter), max_entry_bytes)?.finish())
+}
+
+/// Feeds the objects of the bundle at `path` to `x`.
+pub(crate) fn read_bundle_into(
+    path: &Path,
+    x: Extractor,
+    max_entry_bytes: u64,
+) -> Result<Extractor, DiscoverError> {
     let mut reader = BundleReader {
-        x: Extractor::new(filter),
+        x,
         max_entry_bytes,
         saw_cluster_resources: false,
     };
@@ -83,7 +92,7 @@ pub(crate) fn read_bundle_with_limit(
             path: path.to_owned(),
         });
     }
-    Ok(reader.x.finish())
+    Ok(reader.x)
 }
 
 /// What a file of the bundle is to discovery.

@@ -56,7 +56,7 @@ pub use bundle::{MAX_ENTRY_BYTES, read_bundle};
 pub use cluster::{ClusterOptions, DEFAULT_PAGE_SIZE, PullSecrets, discover_cluster};
 pub use error::DiscoverError;
 pub use extract::image_id::{ImageId, parse_image_id};
-pub use extract::{Extractor, ObjectOrigin, SourceKind, extract};
+pub use extract::{Extractor, KeptObject, ObjectOrigin, SourceKind, extract};
 pub use filter::{NamespaceFilter, glob_match, is_system_namespace};
 pub use manifests::read_manifests;
 pub use table::render_table;
@@ -94,12 +94,40 @@ pub async fn discover(
     source: &Source,
     filter: &NamespaceFilter,
 ) -> Result<Discovered, DiscoverError> {
-    let filter_owned = filter.clone();
-    let blocking = |f: Box<dyn FnOnce() -> Result<Discovery, DiscoverError> + Send>| async move {
+    Ok(discover_with(source, filter, Extractor::new(filter))
+        .await?
+        .0)
+}
+
+/// [`discover`], also returning every selected object as read (for writing a new support bundle).
+///
+/// # Errors
+///
+/// As [`discover`].
+pub async fn discover_with_objects(
+    source: &Source,
+    filter: &NamespaceFilter,
+) -> Result<(Discovered, Vec<KeptObject>), DiscoverError> {
+    discover_with(source, filter, Extractor::new(filter).keeping_objects()).await
+}
+
+async fn discover_with(
+    source: &Source,
+    filter: &NamespaceFilter,
+    x: Extractor,
+) -> Result<(Discovered, Vec<KeptObject>), DiscoverError> {
+    type Job = Box<dyn FnOnce() -> Result<Extractor, DiscoverError> + Send>;
+    let blocking = |f: Job| async move {
         match tokio::task::spawn_blocking(f).await {
-            Ok(result) => result.map(|discovery| Discovered {
-                discovery,
-                pull_secrets: PullSecrets::default(),
+            Ok(result) => result.map(|x| {
+                let (discovery, kept) = x.finish_with_objects();
+                (
+                    Discovered {
+                        discovery,
+                        pull_secrets: PullSecrets::default(),
+                    },
+                    kept,
+                )
             }),
             Err(join) => match join.try_into_panic() {
                 Ok(panic) => std::panic::resume_unwind(panic),
@@ -108,14 +136,17 @@ pub async fn discover(
         }
     };
     match source {
-        Source::Cluster(options) => discover_cluster(options, filter).await,
+        Source::Cluster(options) => cluster::discover_cluster_with(options, filter, x).await,
         Source::Bundle(path) => {
             let path = path.clone();
-            blocking(Box::new(move || read_bundle(&path, &filter_owned))).await
+            blocking(Box::new(move || {
+                bundle::read_bundle_into(&path, x, MAX_ENTRY_BYTES)
+            }))
+            .await
         }
         Source::Manifests(paths) => {
             let paths = paths.clone();
-            blocking(Box::new(move || read_manifests(&paths, &filter_owned))).await
+            blocking(Box::new(move || manifests::read_manifests_into(&paths, x))).await
         }
     }
 }

@@ -38,7 +38,14 @@ pub fn read_manifests(
     paths: &[PathBuf],
     filter: &NamespaceFilter,
 ) -> Result<Discovery, DiscoverError> {
-    let mut x = Extractor::new(filter);
+    Ok(read_manifests_into(paths, Extractor::new(filter))?.finish())
+}
+
+/// Feeds the objects of the manifest files at `paths` to `x`.
+pub(crate) fn read_manifests_into(
+    paths: &[PathBuf],
+    mut x: Extractor,
+) -> Result<Extractor, DiscoverError> {
     for path in paths {
         if path.as_os_str() == "-" {
             let mut text = String::new();
@@ -75,7 +82,7 @@ pub fn read_manifests(
             );
         }
     }
-    Ok(x.finish())
+    Ok(x)
 }
 
 fn is_json_path(path: &Path) -> bool {

@@ -23,6 +23,7 @@ pub const FACTS_VERSION: &str = "v1";
 #[serde(rename_all = "camelCase")]
 pub struct FactsFile {
     /// Always `"v1"`.
+    #[schemars(extend("const" = "v1"))]
     pub version: String,
     /// When the file was generated.
     #[serde(with = "time::serde::rfc3339")]
@@ -510,6 +511,18 @@ impl Summary {
             redactions: 0,
         }
     }
+}
+
+/// The JSON Schema (draft 2020-12) of a facts.json file, generated from these types: the
+/// published specification of the format (`schema/facts.v1.schema.json`).
+pub fn facts_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(FactsFile))
+        .expect("a generated schema serialises");
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert("$id".into(), "urn:imagefacts:facts:v1".into());
+        obj.insert("title".into(), "imagefacts facts.json v1".into());
+    }
+    schema
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! External tools needed at run time: `docker-registry`, `skopeo`, `openssl`, `htpasswd`.
 
 mod certs;
+mod example;
 mod layout;
 mod process;
 mod registry;
@@ -27,6 +28,7 @@ mod seed;
 mod skopeo;
 mod token;
 
+pub use example::{EXAMPLE_BUNDLE, write_example_bundle};
 pub use layout::{
     ImageSpec, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_LAYER_GZIP,
     MEDIA_TYPE_IMAGE_MANIFEST, MEDIA_TYPE_IN_TOTO, OciLayout,

@@ -8,7 +8,7 @@ use imagefacts_testkit::{
 };
 use serde_json::{Value, json};
 
-use crate::support::{args, imagefacts};
+use crate::support::{args, imagefacts, write_bundle};
 
 fn fixture_bundle() -> PathBuf {
     let dir =
@@ -75,36 +75,6 @@ fn list_prints_table_json_and_yaml_without_asking_registries() {
         "{}",
         missing.stderr
     );
-}
-
-/// A bundle directory whose pods run images of `host`: `running` is the digest the pod status reports.
-fn write_bundle(dir: &Path, host: &str, image: &str, running: &str, extra_image: &str) -> PathBuf {
-    let top = dir.join("support-bundle-2026-11-28T00_00_00");
-    let res = top.join("cluster-resources");
-    std::fs::create_dir_all(res.join("pods")).unwrap();
-    std::fs::create_dir_all(res.join("deployments")).unwrap();
-    let pods = json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [{
-        "metadata": {"name": "app-1", "namespace": "prod"},
-        "spec": {"containers": [{"name": "app", "image": format!("{host}/{image}")}],
-                 "initContainers": [{"name": "init", "image": format!("{host}/{extra_image}")}],
-                 "nodeName": "n1"},
-        "status": {"containerStatuses": [{"name": "app", "image": format!("{host}/{image}"),
-            "imageID": format!("{host}/{}@{running}", image.split(':').next().unwrap())}]}
-    }]});
-    std::fs::write(
-        res.join("pods/prod.json"),
-        serde_json::to_vec_pretty(&pods).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(res.join("deployments/broken.json"), b"[{").unwrap();
-    std::fs::write(
-        res.join("nodes.json"),
-        json!({"kind": "NodeList", "items": [{"metadata": {"name": "n1"},
-            "status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "arm64"}}}]})
-        .to_string(),
-    )
-    .unwrap();
-    top
 }
 
 #[test]

@@ -170,6 +170,7 @@ fn output_file_is_written_atomically() {
     assert!(run.stdout.is_empty());
     let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(v["version"], "v1");
+    assert_eq!(imagefacts_cli::facts_violations(&v), Vec::<String>::new());
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

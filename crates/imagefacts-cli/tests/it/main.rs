@@ -3,10 +3,12 @@
 //!
 //! All tests live in this one binary; each starts its own servers on 127.0.0.1 and stops them.
 
+mod bundles;
 mod discovery;
 mod errors;
 mod faults;
 mod inspect;
 mod requests;
+mod schema;
 mod secrets;
 mod support;

@@ -1,6 +1,6 @@
 //! Running the binary and reading its output.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -13,14 +13,22 @@ pub(crate) struct Run {
 }
 
 impl Run {
-    /// stdout parsed as JSON.
+    /// stdout parsed as JSON; a facts.json must validate against the published schema.
     pub(crate) fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+        let v: Value = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
                 self.stdout, self.stderr
             )
-        })
+        });
+        if v.get("imageFacts").is_some() {
+            let violations = imagefacts_cli::facts_violations(&v);
+            assert!(
+                violations.is_empty(),
+                "facts.json violates the schema: {violations:#?}"
+            );
+        }
+        v
     }
 
     /// The `imageFacts` entries of stdout.
@@ -93,4 +101,40 @@ pub(crate) fn write_authfile(
 /// sha256 digest string of bytes.
 pub(crate) fn sha256(bytes: &[u8]) -> String {
     imagefacts_testkit::sha256_digest(bytes)
+}
+
+/// A bundle directory whose pods run images of `host`: `running` is the digest the pod status reports.
+pub(crate) fn write_bundle(
+    dir: &Path,
+    host: &str,
+    image: &str,
+    running: &str,
+    extra_image: &str,
+) -> PathBuf {
+    let top = dir.join("support-bundle-2026-11-28T00_00_00");
+    let res = top.join("cluster-resources");
+    std::fs::create_dir_all(res.join("pods")).unwrap();
+    std::fs::create_dir_all(res.join("deployments")).unwrap();
+    let pods = serde_json::json!({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [{
+        "metadata": {"name": "app-1", "namespace": "prod"},
+        "spec": {"containers": [{"name": "app", "image": format!("{host}/{image}")}],
+                 "initContainers": [{"name": "init", "image": format!("{host}/{extra_image}")}],
+                 "nodeName": "n1"},
+        "status": {"containerStatuses": [{"name": "app", "image": format!("{host}/{image}"),
+            "imageID": format!("{host}/{}@{running}", image.split(':').next().unwrap())}]}
+    }]});
+    std::fs::write(
+        res.join("pods/prod.json"),
+        serde_json::to_vec_pretty(&pods).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(res.join("deployments/broken.json"), b"[{").unwrap();
+    std::fs::write(
+        res.join("nodes.json"),
+        serde_json::json!({"kind": "NodeList", "items": [{"metadata": {"name": "n1"},
+            "status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "arm64"}}}]})
+        .to_string(),
+    )
+    .unwrap();
+    top
 }

@@ -23,7 +23,7 @@ pub use secrets::PullSecrets;
 
 use crate::Discovered;
 use crate::error::{DiscoverError, one_line};
-use crate::extract::{Extractor, ObjectOrigin, SourceKind, sort_errors};
+use crate::extract::{Extractor, KeptObject, ObjectOrigin, SourceKind, sort_errors};
 use crate::filter::NamespaceFilter;
 
 /// The default number of objects asked for per list request.
@@ -110,6 +110,19 @@ pub async fn discover_cluster(
     options: &ClusterOptions,
     filter: &NamespaceFilter,
 ) -> Result<Discovered, DiscoverError> {
+    Ok(
+        discover_cluster_with(options, filter, Extractor::new(filter))
+            .await?
+            .0,
+    )
+}
+
+/// [`discover_cluster`] feeding `x` (which may keep the objects it reads).
+pub(crate) async fn discover_cluster_with(
+    options: &ClusterOptions,
+    filter: &NamespaceFilter,
+    mut x: Extractor,
+) -> Result<(Discovered, Vec<KeptObject>), DiscoverError> {
     if let Some(ns) = filter.single()
         && !is_dns_label(ns)
     {
@@ -128,8 +141,6 @@ pub async fn discover_cluster(
         server,
         page_size: options.page_size.max(1),
     };
-    let mut x = Extractor::new(filter);
-
     let namespaces = match filter.single() {
         Some(ns) => {
             let origin = origin_for(NAMESPACES, None);
@@ -176,7 +187,7 @@ pub async fn discover_cluster(
     for (resource, ns, listed) in lists {
         listed.feed(&mut x, resource, ns.as_deref());
     }
-    let mut discovery = x.finish();
+    let (mut discovery, kept) = x.finish_with_objects();
 
     let wanted: BTreeSet<SecretRef> = discovery
         .images
@@ -217,10 +228,13 @@ pub async fn discover_cluster(
     }
     discovery.pull_secrets.sort();
     sort_errors(&mut discovery.errors);
-    Ok(Discovered {
-        discovery,
-        pull_secrets,
-    })
+    Ok((
+        Discovered {
+            discovery,
+            pull_secrets,
+        },
+        kept,
+    ))
 }
 
 fn origin_for(resource: Resource, namespace: Option<&str>) -> ObjectOrigin {

@@ -127,6 +127,19 @@ pub struct Extractor {
     namespaces: BTreeSet<String>,
     pull_secrets: BTreeSet<PullSecretInfo>,
     errors: Vec<DiscoveryError>,
+    kept: Option<Vec<KeptObject>>,
+}
+
+/// An object read by a source and selected by the filter, kept to be written out again (into a
+/// new support bundle): its kind, its namespace (`None` for cluster-scoped kinds) and the object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeptObject {
+    /// The object's kind (`Pod`, `Deployment`, `Node`, ...).
+    pub kind: String,
+    /// Its namespace, for namespaced kinds.
+    pub namespace: Option<String>,
+    /// The object as read.
+    pub object: Value,
 }
 
 impl Extractor {
@@ -141,7 +154,30 @@ impl Extractor {
             namespaces: BTreeSet::new(),
             pull_secrets: BTreeSet::new(),
             errors: Vec::new(),
+            kept: None,
         }
+    }
+
+    /// Also keeps every selected object, for [`Extractor::finish_with_objects`].
+    pub fn keeping_objects(mut self) -> Extractor {
+        self.kept = Some(Vec::new());
+        self
+    }
+
+    fn keep(&mut self, kind: &str, namespace: Option<&str>, obj: &Value) {
+        if let Some(kept) = &mut self.kept {
+            kept.push(KeptObject {
+                kind: kind.to_owned(),
+                namespace: namespace.map(str::to_owned),
+                object: obj.clone(),
+            });
+        }
+    }
+
+    /// [`Extractor::finish`], also returning the objects kept (see [`Extractor::keeping_objects`]).
+    pub fn finish_with_objects(mut self) -> (Discovery, Vec<KeptObject>) {
+        let kept = self.kept.take().unwrap_or_default();
+        (self.finish(), kept)
     }
 
     /// Whether the filter selects namespace `ns` (sources use it to skip whole files or requests).
@@ -222,6 +258,7 @@ impl Extractor {
     fn add_object(&mut self, origin: &ObjectOrigin, obj: &Value, kind: &str) {
         match kind {
             "Node" => {
+                self.keep(kind, None, obj);
                 if let (Some(name), Some(platform)) = (
                     str_at(obj, &["metadata", "name"]),
                     object::node_platform(obj),
@@ -234,6 +271,7 @@ impl Extractor {
                 if let Some(name) = str_at(obj, &["metadata", "name"])
                     && self.filter.matches(name)
                 {
+                    self.keep(kind, None, obj);
                     self.namespaces.insert(name.to_owned());
                 }
                 return;
@@ -246,6 +284,7 @@ impl Extractor {
         if !self.filter.matches(namespace) {
             return;
         }
+        self.keep(kind, Some(namespace), obj);
         let Some(meta) = Meta::read(obj, kind, namespace) else {
             return;
         };

@@ -3,7 +3,7 @@
 use imagefacts_model::discovery::{ContainerType, Discovery, RunningDigestKind, WorkloadRef};
 use serde_json::{Value, json};
 
-use super::{ObjectOrigin, SourceKind, extract};
+use super::{Extractor, ObjectOrigin, SourceKind, extract};
 use crate::filter::NamespaceFilter;
 
 fn origin() -> ObjectOrigin {
@@ -421,4 +421,35 @@ fn filtered_namespaces_are_dropped_with_their_errors() {
     let ns = json!({"kind": "Namespace", "metadata": {"name": "kube-system"}});
     let d = run(vec![pod, ns]);
     assert!(d.images.is_empty() && d.errors.is_empty() && d.namespaces.is_empty());
+}
+
+#[test]
+fn kept_objects_are_the_selected_ones() {
+    let filter = NamespaceFilter {
+        exclude: vec!["hidden".into()],
+        ..NamespaceFilter::default()
+    };
+    let origin = ObjectOrigin::new(SourceKind::Bundle);
+    let mut x = Extractor::new(&filter).keeping_objects();
+    for obj in [
+        json!({"kind": "Pod", "metadata": {"name": "a", "namespace": "shop"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+        json!({"kind": "Pod", "metadata": {"name": "b", "namespace": "hidden"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}),
+        json!({"kind": "Node", "metadata": {"name": "n1"}, "status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "amd64"}}}),
+        json!({"kind": "NamespaceList", "items": [{"metadata": {"name": "shop"}}, {"metadata": {"name": "hidden"}}]}),
+    ] {
+        x.add(&origin, obj);
+    }
+    let (d, kept) = x.finish_with_objects();
+    assert_eq!(d.images.len(), 1);
+    let seen: Vec<(&str, Option<&str>)> = kept
+        .iter()
+        .map(|k| (k.kind.as_str(), k.namespace.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("Pod", Some("shop")), ("Node", None), ("Namespace", None)]
+    );
+    // Without keeping, nothing is retained.
+    let (_, none) = Extractor::new(&filter).finish_with_objects();
+    assert!(none.is_empty());
 }

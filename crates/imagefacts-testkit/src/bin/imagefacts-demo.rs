@@ -1,12 +1,16 @@
-//! The README's main-job demo: starts a local registry on 127.0.0.1, pushes the example images and
-//! runs `imagefacts inspect` on them, printing facts.json to stdout.
+//! The README's main job on an embedded default: starts a local registry on 127.0.0.1, pushes the
+//! example images, writes the example support bundle (a small cluster running them), adds image
+//! facts to it with `imagefacts bundle --add-to`, and prints `imagefacts report` of the result.
 //!
-//! Usage: `imagefacts-demo --imagefacts PATH [extra imagefacts flags...]`
+//! Usage: `imagefacts-demo --imagefacts PATH [--out DIR]`
 
+use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 use anyhow::Context as _;
-use imagefacts_testkit::{Registry, RegistryKind, push_fixtures};
+use imagefacts_testkit::{
+    EXAMPLE_BUNDLE, Registry, RegistryKind, push_fixtures, write_example_bundle,
+};
 
 fn main() -> ExitCode {
     match run() {
@@ -21,15 +25,16 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let mut args = std::env::args().skip(1);
     let mut imagefacts = None;
-    let mut extra = Vec::new();
+    let mut out = PathBuf::from("target/demo");
     while let Some(a) = args.next() {
-        if a == "--imagefacts" {
-            imagefacts = args.next();
-        } else {
-            extra.push(a);
+        match a.as_str() {
+            "--imagefacts" => imagefacts = args.next(),
+            "--out" => out = args.next().context("--out DIR")?.into(),
+            other => anyhow::bail!("unknown argument {other}"),
         }
     }
     let imagefacts = imagefacts.context("--imagefacts PATH is required")?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
 
     eprintln!("demo: starting a local registry (docker-registry) on 127.0.0.1 ...");
     let registry = Registry::start(RegistryKind::Plain)?;
@@ -38,30 +43,42 @@ fn run() -> anyhow::Result<ExitCode> {
         registry.host()
     );
     let fx = push_fixtures(&registry)?;
-    let refs: Vec<String> = [&fx.single, &fx.multi_oci, &fx.single_v2s2, &fx.multi_v2s2]
-        .iter()
-        .map(|r| format!("{}/{r}", registry.host()))
-        .collect();
-    eprintln!("demo: imagefacts inspect {}", refs.join(" "));
+    let bundle = write_example_bundle(&out, &registry, &fx)?;
+    let with_facts = out.join(format!("{EXAMPLE_BUNDLE}-with-image-facts.tar.gz"));
+    let _ = std::fs::remove_file(&with_facts);
+    eprintln!("demo: example support bundle {}", bundle.display());
+    eprintln!(
+        "demo: imagefacts bundle --add-to {} -o {}",
+        bundle.display(),
+        with_facts.display()
+    );
+    registry.clear_access_log();
     let status = Command::new(&imagefacts)
-        .arg("inspect")
-        .arg("--no-cache")
+        .args(["bundle", "--no-cache", "--progress", "none", "--add-to"])
+        .arg(&bundle)
+        .arg("-o")
+        .arg(&with_facts)
         .args(registry.imagefacts_args())
-        .args(&extra)
-        .args(&refs)
+        .stdout(std::process::Stdio::null())
         .status()
         .with_context(|| format!("cannot run {imagefacts}"))?;
-    let log = registry.access_log();
+    let requests = registry
+        .access_log()
+        .iter()
+        .filter(|e| e.user_agent.starts_with("imagefacts/"))
+        .count();
+    eprintln!("demo: {requests} registry requests; exit status {status}\n");
+    let report = Command::new(&imagefacts)
+        .arg("report")
+        .arg(&with_facts)
+        .status()
+        .with_context(|| format!("cannot run {imagefacts}"))?;
     eprintln!(
-        "demo: imagefacts made {} registry requests for {} images",
-        log.iter()
-            .filter(|e| e.user_agent.starts_with("imagefacts/"))
-            .count(),
-        refs.len()
+        "\ndemo: the bundle with image facts is {}",
+        with_facts.display()
     );
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(2)),
-        None => ExitCode::from(2),
+    Ok(match (status.code(), report.success()) {
+        (Some(0 | 1), true) => ExitCode::SUCCESS,
+        _ => ExitCode::from(2),
     })
 }
