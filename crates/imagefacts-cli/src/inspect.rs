@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::Outcome;
 use crate::args::{CollectArgs, FallbackArg, InspectArgs, RegistryArgs};
-use crate::output::write_output;
+use crate::output::write_output_with;
 use crate::progress::Reporter;
 
 /// Builds the shared registry client from the command line.
@@ -96,9 +96,11 @@ pub(crate) fn write_facts(
     file: &FactsFile,
     output: Option<&std::path::Path>,
 ) -> anyhow::Result<Outcome> {
-    let mut json = serde_json::to_vec_pretty(file).context("cannot serialise facts")?;
-    json.push(b'\n');
-    write_output(output, &json)?;
+    write_output_with(output, |w| {
+        serde_json::to_writer_pretty(&mut *w, file).context("cannot serialise facts")?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })?;
     Ok(if file.summary.collection_errors > 0 {
         Outcome::Partial
     } else {

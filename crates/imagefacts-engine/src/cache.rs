@@ -110,9 +110,19 @@ fn now_secs() -> u64 {
 
 /// Writes `bytes` atomically to `path` (temp file in the same directory, then rename).
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes atomically what `fill` writes (buffered), without holding it all in memory first.
+fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    std::io::Write::write_all(&mut tmp, bytes)?;
+    let tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    let mut w = std::io::BufWriter::new(tmp);
+    fill(&mut w)?;
+    let tmp = w.into_inner().map_err(|e| e.into_error())?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -238,18 +248,15 @@ fn flush_index<V: Clone + Serialize + DeserializeOwned>(
         return;
     }
     let mut merged: BTreeMap<String, V> = read_index(&index.file);
-    merged.append(&mut index.changed.clone());
+    merged.append(&mut std::mem::take(&mut index.changed));
     merged.retain(|k, v| keep(k, v));
-    let result = serde_json::to_vec(&merged)
-        .map_err(std::io::Error::other)
-        .and_then(|bytes| write_atomic(&index.file, &bytes));
-    match result {
-        Ok(()) => {
-            index.changed.clear();
-            index.loaded = Some(merged);
-        }
-        Err(e) => tracing::debug!(path = %index.file.display(), error = %e, "cache write failed"),
+    let result = write_atomic_with(&index.file, |w| {
+        serde_json::to_writer(w, &merged).map_err(std::io::Error::other)
+    });
+    if let Err(e) = result {
+        tracing::debug!(path = %index.file.display(), error = %e, "cache write failed");
     }
+    index.loaded = Some(merged);
 }
 
 #[cfg(test)]

@@ -224,15 +224,28 @@ impl Collector {
         }
         drop(stream);
         self.flush_cache();
+        // Hand each unit's facts to its last request without a copy; earlier ones get clones.
+        let mut uses = vec![0usize; done.len()];
+        for &u in &slots {
+            uses[u] += 1;
+        }
         Ok(slots
             .into_iter()
-            .zip(&requests)
+            .zip(requests)
             .map(|(u, request)| {
-                let mut f = done[u].clone().expect("every unit was collected");
+                uses[u] -= 1;
+                let mut f = if uses[u] == 0 {
+                    done[u].take()
+                } else {
+                    done[u].clone()
+                }
+                .expect("every unit was collected");
                 // Each entry keeps its own spelling and usage.
-                f.reference.clone_from(&request.reference);
-                if let Some(usage) = &request.usage {
-                    facts::attach_usage(&mut f, usage);
+                if f.reference != request.reference {
+                    f.reference = request.reference;
+                    if let Some(usage) = &request.usage {
+                        facts::attach_usage(&mut f, usage);
+                    }
                 }
                 f
             })

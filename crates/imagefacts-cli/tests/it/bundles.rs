@@ -110,6 +110,32 @@ fn bundle_args(s: &Setup, rest: &[&str]) -> Vec<String> {
     args(&a, &s.reg.imagefacts_args())
 }
 
+/// Every `*facts.json` in a bundle (archive or directory) validates against the schema; returns how many.
+fn validate_all_facts(path: &Path) -> usize {
+    let files: Vec<(String, Vec<u8>)> = if path.is_dir() {
+        walk(path)
+            .into_iter()
+            .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+            .collect()
+    } else {
+        raw_records(path)
+            .into_iter()
+            .map(|(_, d, n)| (n, d))
+            .collect()
+    };
+    let mut n = 0;
+    for (name, bytes) in files.iter().filter(|(n, _)| n.ends_with("facts.json")) {
+        let v: Value = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(
+            imagefacts_cli::facts_violations(&v),
+            Vec::<String>::new(),
+            "{name}"
+        );
+        n += 1;
+    }
+    n
+}
+
 fn facts_in(path: &Path) -> Value {
     let run = imagefacts(&["report", path.to_str().unwrap(), "-o", "json"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
@@ -182,6 +208,11 @@ fn add_to_archive_keeps_every_original_entry_byte_for_byte() {
     );
     let rows = facts_in(&out);
     assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(
+        validate_all_facts(&out),
+        2,
+        "facts.json and prod-facts.json"
+    );
 
     // In place: the original is replaced by the complete new archive; a second add needs --force.
     let run = imagefacts(&bundle_args(&s, &["--add-to", original.to_str().unwrap()]));
@@ -232,6 +263,7 @@ fn add_to_directory_bundle_writes_image_facts_beside_the_originals() {
         Vec::<String>::new()
     );
     assert!(s.bundle_dir.join("image-facts/prod-summary.txt").exists());
+    assert_eq!(validate_all_facts(&s.bundle_dir), 2);
 }
 
 #[test]
@@ -284,6 +316,7 @@ fn new_bundle_from_manifests_reads_back_with_collect() {
         .1;
     let list: Value = serde_json::from_slice(deployments).unwrap();
     assert_eq!(list["kind"], "DeploymentList");
+    assert_eq!(validate_all_facts(&written), 2);
     // Read back: the same image set.
     let back = imagefacts(&["list", "--bundle", written.to_str().unwrap(), "-o", "json"]);
     assert_eq!(back.status, 0, "{}", back.stderr);
@@ -359,6 +392,7 @@ fn secrets_in_images_never_reach_the_bundle() {
     );
     assert_eq!(f["labels"]["repo"], "https://***HIDDEN***@git.example/x");
     assert!(facts["summary"]["redactions"].as_u64().unwrap() >= 3);
+    assert_eq!(validate_all_facts(&bundle), 2);
 }
 
 /// The README's example: the example bundle, image facts added, the report. Compared with

@@ -119,8 +119,15 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn write_refs(path: &Path, refs: &[String]) -> anyhow::Result<()> {
-    std::fs::write(path, refs.join("\n") + "\n")?;
+/// One Deployment per reference, as multi-document YAML for `imagefacts collect --manifests`.
+fn write_manifests(path: &Path, refs: &[String]) -> anyhow::Result<()> {
+    let mut yaml = String::new();
+    for (i, r) in refs.iter().enumerate() {
+        yaml.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app{i}, namespace: bench}}\nspec:\n  template:\n    spec:\n      containers: [{{name: app, image: \"{r}\"}}]\n"
+        ));
+    }
+    std::fs::write(path, yaml)?;
     Ok(())
 }
 
@@ -147,13 +154,15 @@ fn main() -> anyhow::Result<()> {
         refs.push(format!("{host}/bench/app{i:04}:1.0"));
     }
     let refs_file = work.path().join("refs.txt");
-    write_refs(&refs_file, &refs)?;
+    std::fs::write(&refs_file, refs.join("\n") + "\n")?;
+    let manifests = work.path().join("workloads.yaml");
+    write_manifests(&manifests, &refs)?;
     let bin = o.imagefacts.display();
     let imagefacts = |cache: &Path| {
         format!(
-            "{bin} inspect --progress none --insecure-registry {host} --cache-dir {} -f {} {}",
+            "{bin} collect --progress none --insecure-registry {host} --cache-dir {} --manifests {} {}",
             cache.display(),
-            refs_file.display(),
+            manifests.display(),
             o.extra
         )
     };
@@ -196,7 +205,7 @@ fn main() -> anyhow::Result<()> {
             many.push(format!("{host}/mem/repo{r:03}:t{t:02}"));
         }
     }
-    write_refs(&refs_file, &many)?;
+    write_manifests(&manifests, &many)?;
     let memory = measure(&registry, &imagefacts(&work.path().join("mem-cache")))?;
 
     let walls = |s: &[Sample]| s.iter().map(|x| x.wall).collect::<Vec<_>>();
@@ -238,9 +247,11 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or_default()
     );
     println!(
-        "- workload: one small image under {} repository names (tag `1.0`); imagefacts gets the \
-         references with `-f FILE` in one process, defaults (`--concurrency 16 --per-registry 6`)\n",
-        o.images
+        "- workload: one small image under {n} repository names (tag `1.0`); imagefacts gets the \
+         references as {n} Deployments in one manifest file (`imagefacts collect --manifests`, \
+         one process, defaults `--concurrency 16 --per-registry 6`); skopeo gets one process per \
+         reference\n",
+        n = o.images
     );
     println!(
         "| run | wall (median) | runs | vs skopeo loop | registry requests (one run) | peak RSS |"
