@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -358,20 +358,11 @@ pub fn add_to_bundle(
 
     let meta =
         fs::metadata(input).map_err(|e| BundleError::io("read the metadata of", input, e))?;
-    atomic
-        .file()
-        .set_permissions(fs::Permissions::from_mode(meta.mode() & 0o7777))
-        .map_err(|e| BundleError::io("set the permissions of", &temp, e))?;
     if in_place {
         // Keep the owner when run by root on someone else's bundle; otherwise not possible.
         let _ = std::os::unix::fs::fchown(atomic.file(), Some(meta.uid()), Some(meta.gid()));
     }
-    atomic
-        .file()
-        .sync_all()
-        .map_err(|e| BundleError::io("sync", &temp, e))?;
-    verify(&temp, compression, &expected)?;
-    atomic.commit()?;
+    atomic.verify_and_commit(meta.mode() & 0o7777, compression, &expected)?;
     Ok(AddReport {
         output: target,
         format: bundle.format(),

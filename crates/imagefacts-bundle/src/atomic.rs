@@ -138,6 +138,23 @@ impl AtomicFile {
         self.temp.path()
     }
 
+    /// Gives the file its final `mode`, re-reads it to check that it holds exactly `expected`
+    /// (compressed as asked), then commits it.
+    pub(crate) fn verify_and_commit(
+        self,
+        mode: u32,
+        compression: crate::raw::Compression,
+        expected: &[crate::compare::EntryRecord],
+    ) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let temp = self.path().to_owned();
+        self.file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| BundleError::io("set the permissions of", &temp, e))?;
+        crate::add::verify(&temp, compression, expected)?;
+        self.commit()
+    }
+
     /// Fsyncs the file, renames it over the target and fsyncs the directory.
     pub(crate) fn commit(self) -> Result<()> {
         let temp_path = self.temp.path().to_owned();

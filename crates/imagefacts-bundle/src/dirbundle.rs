@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::add::{AddReport, Plan, append_new, now_secs, verify};
+use crate::add::{AddReport, Plan, append_new, now_secs};
 use crate::atomic::{self, AtomicFile, LockedTempDir};
 use crate::bundle::{Bundle, BundleFormat, FileContents, Item};
 use crate::entry::EntryKind;
@@ -342,16 +342,7 @@ pub(crate) fn pack(
     expected
         .extend(append_new(&mut sink, bundle.top_bytes(), plan, now_secs()).map_err(write_err)?);
     sink.finish().map_err(write_err)?;
-    atomic
-        .file()
-        .set_permissions(fs::Permissions::from_mode(0o644))
-        .map_err(|e| BundleError::io("set the permissions of", &temp, e))?;
-    atomic
-        .file()
-        .sync_all()
-        .map_err(|e| BundleError::io("sync", &temp, e))?;
-    verify(&temp, Compression::Gzip, &expected)?;
-    atomic.commit()?;
+    atomic.verify_and_commit(0o644, Compression::Gzip, &expected)?;
     Ok(AddReport {
         output: target.to_owned(),
         format: BundleFormat::TarGz,

@@ -1,13 +1,11 @@
 //! Writing a new support bundle.
 
-use std::fs;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::add::{BundleFile, append_new, output_target, plan, verify};
+use crate::add::{BundleFile, append_new, output_target, plan};
 use crate::atomic::AtomicFile;
 use crate::entry::EntryKind;
 use crate::error::{BundleError, Result};
@@ -71,16 +69,7 @@ pub fn write_new_bundle(
     let mut expected = vec![write_entry(&mut sink, &top, &mut io::empty()).map_err(write_err)?];
     expected.extend(append_new(&mut sink, name.as_bytes(), &plan, mtime).map_err(write_err)?);
     sink.finish().map_err(write_err)?;
-    atomic
-        .file()
-        .set_permissions(fs::Permissions::from_mode(0o644))
-        .map_err(|e| BundleError::io("set the permissions of", &temp, e))?;
-    atomic
-        .file()
-        .sync_all()
-        .map_err(|e| BundleError::io("sync", &temp, e))?;
-    verify(&temp, Compression::Gzip, &expected)?;
-    atomic.commit()?;
+    atomic.verify_and_commit(0o644, Compression::Gzip, &expected)?;
     Ok(target)
 }
 

@@ -329,3 +329,22 @@ fn progress_bar_is_drawn_on_a_terminal_only() {
     assert_eq!(run.status, 0);
     assert_eq!(run.stderr, "");
 }
+
+#[test]
+fn announced_rate_limits_are_reported_in_the_summary() {
+    let server = faulty(|req, _| {
+        (req.method == "HEAD").then(|| {
+            Reply::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .header("ratelimit-limit", "100;w=21600")
+                .header("ratelimit-remaining", "76;w=21600")
+        })
+    });
+    let run = run_app(&server, &[]);
+    // The HEAD carries no digest here, so the tag is resolved with a GET (still one image).
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    let rl = &run.json()["summary"]["rateLimits"][server.host()];
+    assert_eq!(rl["limit"], 100, "{}", run.stdout);
+    assert_eq!(rl["remaining"], 76);
+    assert_eq!(rl["windowSeconds"], 21600);
+}
