@@ -92,8 +92,8 @@ pub(crate) fn warn_discovery_errors(d: &imagefacts_model::discovery::Discovery) 
     }
 }
 
-/// Credentials from the pull secrets discovery read (live cluster only), asked after the authfile.
-pub(crate) fn pull_secret_credentials(found: &Discovered) -> Vec<Arc<dyn CredentialSource>> {
+/// Credentials from the pull secrets discovery read (live cluster only), by secret.
+pub(crate) fn pull_secret_credentials(found: &Discovered) -> crate::inspect::PullSecretCredentials {
     found
         .pull_secrets
         .iter()
@@ -101,7 +101,7 @@ pub(crate) fn pull_secret_credentials(found: &Discovered) -> Vec<Arc<dyn Credent
             let origin =
                 std::path::PathBuf::from(format!("secret {}/{}", secret.namespace, secret.name));
             match DockerConfig::parse(bytes, &origin) {
-                Ok(c) => Some(Arc::new(c) as Arc<dyn CredentialSource>),
+                Ok(c) => Some((secret.clone(), Arc::new(c) as Arc<dyn CredentialSource>)),
                 Err(e) => {
                     tracing::warn!("{e}");
                     None

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use imagefacts_engine::{CollectOptions, Collector, Fallback, ImageRequest};
 use imagefacts_model::facts::FactsFile;
 use imagefacts_registry::{
-    ClientConfig, CredentialChain, CredentialSource, DockerConfig, RegistryClient, RetryPolicy,
+    Anonymous, ClientConfig, CredentialSource, DockerConfig, RegistryClient, RetryPolicy,
 };
 use time::OffsetDateTime;
 
@@ -15,18 +15,19 @@ use crate::args::{CollectArgs, FallbackArg, InspectArgs, RegistryArgs};
 use crate::output::write_output_with;
 use crate::progress::Reporter;
 
+/// Credentials of the pull secrets discovery read, by secret.
+pub(crate) type PullSecretCredentials =
+    std::collections::BTreeMap<imagefacts_model::discovery::SecretRef, Arc<dyn CredentialSource>>;
+
 /// Builds the shared registry client from the command line.
 pub(crate) fn registry_client(
     args: &RegistryArgs,
     reporter: Arc<Reporter>,
-    extra_credentials: Vec<Arc<dyn CredentialSource>>,
 ) -> anyhow::Result<RegistryClient> {
-    let mut sources: Vec<Arc<dyn CredentialSource>> = Vec::new();
-    if let Some(path) = &args.authfile {
-        sources.push(Arc::new(DockerConfig::load(path)?));
-    }
-    sources.extend(extra_credentials);
-    let credentials = Arc::new(CredentialChain::new(sources));
+    let credentials: Arc<dyn CredentialSource> = match &args.authfile {
+        Some(path) => Arc::new(DockerConfig::load(path)?),
+        None => Arc::new(Anonymous),
+    };
     let config = ClientConfig {
         ca_files: args.ca_files.clone(),
         insecure_registries: args.insecure_registries.clone(),
@@ -73,11 +74,13 @@ pub(crate) async fn collect_facts(
     registry: &RegistryArgs,
     collect: &CollectArgs,
     requests: Vec<ImageRequest>,
-    extra_credentials: Vec<Arc<dyn CredentialSource>>,
+    pull_secrets: PullSecretCredentials,
 ) -> anyhow::Result<FactsFile> {
     let reporter = Arc::new(Reporter::new(collect.progress));
-    let client = registry_client(registry, reporter.clone(), extra_credentials)?;
-    let collector = Collector::new(client, collect_options(collect))?.with_events(reporter.clone());
+    let client = registry_client(registry, reporter.clone())?;
+    let collector = Collector::new(client, collect_options(collect))?
+        .with_events(reporter.clone())
+        .with_pull_secrets(pull_secrets);
     let facts = collector.collect(requests).await;
     let mut file = FactsFile::new(
         OffsetDateTime::now_utc(),
@@ -130,6 +133,6 @@ pub(crate) async fn run(args: InspectArgs) -> anyhow::Result<Outcome> {
         references.extend(read_reference_file(f)?);
     }
     let requests = references.iter().map(|r| ImageRequest::new(r)).collect();
-    let file = collect_facts(&args.registry, &args.collect, requests, Vec::new()).await?;
+    let file = collect_facts(&args.registry, &args.collect, requests, Default::default()).await?;
     write_facts(&file, args.output.as_deref())
 }

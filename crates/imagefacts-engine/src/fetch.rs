@@ -60,29 +60,45 @@ pub(crate) struct KnownManifest {
     pub(crate) manifest: Manifest,
 }
 
-/// Fetches through the memory and disk caches.
+/// What every [`Fetcher`] view of a run shares: content is content whoever asked for it.
 #[derive(Debug)]
-pub(crate) struct Fetcher {
-    pub(crate) client: RegistryClient,
+struct Caches {
     disk: Option<DiskCache>,
     manifests: Memo<Digest, KnownManifest>,
     configs: Memo<Digest, ImageConfig>,
     tags: Memo<String, Digest>,
 }
 
+/// Fetches through the memory and disk caches.
+#[derive(Debug, Clone)]
+pub(crate) struct Fetcher {
+    pub(crate) client: RegistryClient,
+    caches: Arc<Caches>,
+}
+
 impl Fetcher {
     pub(crate) fn new(client: RegistryClient, disk: Option<DiskCache>) -> Fetcher {
         Fetcher {
             client,
-            disk,
-            manifests: Memo::new(),
-            configs: Memo::new(),
-            tags: Memo::new(),
+            caches: Arc::new(Caches {
+                disk,
+                manifests: Memo::new(),
+                configs: Memo::new(),
+                tags: Memo::new(),
+            }),
+        }
+    }
+
+    /// The same caches, asking through `client` (another credential source).
+    pub(crate) fn with_client(&self, client: RegistryClient) -> Fetcher {
+        Fetcher {
+            client,
+            caches: self.caches.clone(),
         }
     }
 
     pub(crate) fn disk(&self) -> Option<&DiskCache> {
-        self.disk.as_ref()
+        self.caches.disk.as_ref()
     }
 
     /// The digest a tagged reference points to: from the caches, else one `HEAD`; a registry that
@@ -93,9 +109,10 @@ impl Fetcher {
         }
         let key = reference.to_string();
         let digest = self
+            .caches
             .tags
             .get_or_try_init(&key, || async {
-                if let Some(d) = self.disk.as_ref().and_then(|c| c.tag(&key)) {
+                if let Some(d) = self.caches.disk.as_ref().and_then(|c| c.tag(&key)) {
                     return Ok(d);
                 }
                 let digest = match self.client.head_manifest(reference).await?.digest {
@@ -106,7 +123,7 @@ impl Fetcher {
                         fetched.digest
                     }
                 };
-                if let Some(c) = &self.disk {
+                if let Some(c) = &self.caches.disk {
                     c.put_tag(&key, &digest);
                 }
                 Ok(digest)
@@ -116,10 +133,11 @@ impl Fetcher {
     }
 
     fn remember_manifest(&self, digest: &Digest, bytes: &[u8], manifest: Manifest) {
-        if let Some(c) = &self.disk {
+        if let Some(c) = &self.caches.disk {
             c.put_blob(digest, bytes);
         }
-        self.manifests
+        self.caches
+            .manifests
             .insert(digest, Arc::new(KnownManifest { manifest }));
     }
 
@@ -129,9 +147,10 @@ impl Fetcher {
         reference: &Reference,
         digest: &Digest,
     ) -> Result<Arc<KnownManifest>, RegistryError> {
-        self.manifests
+        self.caches
+            .manifests
             .get_or_try_init(digest, || async {
-                let cached = self.disk.as_ref().and_then(|c| c.blob(digest));
+                let cached = self.caches.disk.as_ref().and_then(|c| c.blob(digest));
                 if let Some(Ok(manifest)) = cached.map(|b| manifest::parse_manifest(&b, None)) {
                     return Ok(KnownManifest { manifest });
                 }
@@ -139,7 +158,7 @@ impl Fetcher {
                     .client
                     .get_manifest(&reference.with_digest(digest.clone()))
                     .await?;
-                if let Some(c) = &self.disk {
+                if let Some(c) = &self.caches.disk {
                     c.put_blob(&fetched.digest, &fetched.bytes);
                 }
                 Ok(KnownManifest {
@@ -155,9 +174,10 @@ impl Fetcher {
         reference: &Reference,
         digest: &Digest,
     ) -> Result<Arc<ImageConfig>, RegistryError> {
-        self.configs
+        self.caches
+            .configs
             .get_or_try_init(digest, || async {
-                let cached = self.disk.as_ref().and_then(|c| c.blob(digest));
+                let cached = self.caches.disk.as_ref().and_then(|c| c.blob(digest));
                 if let Some(Ok(config)) = cached.map(|b| manifest::parse_config(&b)) {
                     return Ok(config);
                 }
@@ -165,7 +185,7 @@ impl Fetcher {
                     .client
                     .get_config(reference.registry(), reference.repository(), digest)
                     .await?;
-                if let Some(c) = &self.disk {
+                if let Some(c) = &self.caches.disk {
                     c.put_blob(digest, &bytes);
                 }
                 Ok(config)

@@ -22,16 +22,16 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use imagefacts_model::discovery::ImageUse;
+use imagefacts_model::discovery::{ImageUse, SecretRef};
 use imagefacts_model::facts::{ErrorKind, FactsError, ImageFacts, SOURCE_CACHE};
 use imagefacts_model::{Platform, Reference};
-use imagefacts_registry::RegistryClient;
+use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient};
 use time::OffsetDateTime;
 
 pub mod cache;
@@ -130,6 +130,7 @@ pub struct Collector {
     fetcher: Fetcher,
     options: CollectOptions,
     events: Arc<dyn EventSink>,
+    pull_secrets: BTreeMap<SecretRef, Arc<dyn CredentialSource>>,
 }
 
 impl Collector {
@@ -147,7 +148,38 @@ impl Collector {
             fetcher: Fetcher::new(client, disk),
             options,
             events: Arc::new(NoEvents),
+            pull_secrets: BTreeMap::new(),
         })
+    }
+
+    /// Credentials of pull secrets, by secret. An image whose pods name some of these secrets
+    /// (`ImageUse::pull_secrets`) is fetched with them first, in the order the pods name them,
+    /// then with the client's own credentials; other images never see them. So two namespaces
+    /// with two credentials for one registry each use their own.
+    pub fn with_pull_secrets(
+        mut self,
+        secrets: BTreeMap<SecretRef, Arc<dyn CredentialSource>>,
+    ) -> Collector {
+        self.pull_secrets = secrets;
+        self
+    }
+
+    /// The fetcher for `request`: the shared one, or a view using its pods' pull secrets.
+    fn fetcher_for(&self, request: &ImageRequest) -> std::borrow::Cow<'_, Fetcher> {
+        let named: Vec<Arc<dyn CredentialSource>> = request
+            .usage
+            .iter()
+            .flat_map(|u| &u.pull_secrets)
+            .filter_map(|s| self.pull_secrets.get(s).cloned())
+            .collect();
+        if named.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.fetcher);
+        }
+        let base = &self.fetcher.client;
+        let mut sources = named;
+        sources.push(base.credential_source());
+        let client = base.with_credential_source(Arc::new(CredentialChain::new(sources)));
+        std::borrow::Cow::Owned(self.fetcher.with_client(client))
     }
 
     /// Reports progress to `events`.
@@ -274,8 +306,9 @@ impl Collector {
             }
         };
         let wanted = self.options.platform.as_ref();
+        let fetcher = self.fetcher_for(request);
         let mut f = facts::collect_image(
-            &self.fetcher,
+            &fetcher,
             &request.reference,
             &reference,
             request.usage.as_ref(),

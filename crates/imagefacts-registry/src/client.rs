@@ -43,23 +43,24 @@ struct Inner {
     verified: reqwest::Client,
     unverified: reqwest::Client,
     config: ClientConfig,
-    credentials: Arc<dyn CredentialSource>,
     observer: Arc<dyn Observer>,
     registries: Mutex<HashMap<String, Arc<RegistryState>>>,
 }
 
 /// A client for the OCI distribution API. Cheap to clone; clones share connections, pings,
-/// tokens and per-registry limits.
+/// tokens and per-registry limits. [`RegistryClient::with_credential_source`] gives a view that
+/// shares all of that but takes credentials from elsewhere (the pull secrets of one namespace).
 #[derive(Clone)]
 pub struct RegistryClient {
     inner: Arc<Inner>,
+    credentials: Arc<dyn CredentialSource>,
 }
 
 impl std::fmt::Debug for RegistryClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegistryClient")
             .field("config", &self.inner.config)
-            .field("credentials", &self.inner.credentials)
+            .field("credentials", &self.credentials)
             .finish_non_exhaustive()
     }
 }
@@ -133,10 +134,10 @@ impl ClientBuilder {
                 verified,
                 unverified,
                 config,
-                credentials: self.credentials,
                 observer: self.observer,
                 registries: Mutex::new(HashMap::new()),
             }),
+            credentials: self.credentials,
         })
     }
 }
@@ -180,7 +181,21 @@ impl RegistryClient {
     }
 
     pub(crate) fn credentials(&self) -> &dyn CredentialSource {
-        self.inner.credentials.as_ref()
+        self.credentials.as_ref()
+    }
+
+    /// Where this client takes credentials from.
+    pub fn credential_source(&self) -> Arc<dyn CredentialSource> {
+        self.credentials.clone()
+    }
+
+    /// The same client (connections, pings, tokens, limits) taking credentials from
+    /// `credentials` instead. Tokens stay cached per credential, so views never mix them up.
+    pub fn with_credential_source(&self, credentials: Arc<dyn CredentialSource>) -> RegistryClient {
+        RegistryClient {
+            inner: self.inner.clone(),
+            credentials,
+        }
     }
 
     pub(crate) fn observer(&self) -> &dyn Observer {

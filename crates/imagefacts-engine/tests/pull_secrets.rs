@@ -1,0 +1,88 @@
+//! Pull secrets are per namespace: two namespaces, two credentials, one registry.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use imagefacts_engine::{CollectOptions, Collector, ImageRequest};
+use imagefacts_model::discovery::{ImageUse, SecretRef};
+use imagefacts_model::facts::ErrorKind;
+use imagefacts_registry::{ClientConfig, CredentialSource, DockerConfig, RegistryClient};
+use imagefacts_testkit::{Registry, RegistryKind, push_fixtures};
+
+fn secret(ns: &str, name: &str) -> SecretRef {
+    SecretRef {
+        namespace: ns.into(),
+        name: name.into(),
+    }
+}
+
+fn docker_config(host: &str, user: &str, password: &str) -> Arc<dyn CredentialSource> {
+    let json = serde_json::json!({"auths": {host: {"username": user, "password": password}}});
+    Arc::new(DockerConfig::parse(json.to_string().as_bytes(), Path::new("secret")).unwrap())
+}
+
+fn request(reference: &str, secrets: &[SecretRef]) -> ImageRequest {
+    let mut usage = ImageUse::new(reference);
+    usage.pull_secrets = secrets.to_vec();
+    ImageRequest {
+        reference: reference.to_owned(),
+        usage: Some(usage),
+    }
+}
+
+#[tokio::test]
+async fn each_image_uses_the_pull_secrets_of_its_own_pods() {
+    let (reg, fx) = tokio::task::spawn_blocking(|| {
+        let reg = Registry::start(RegistryKind::TlsBasic).unwrap();
+        let fx = push_fixtures(&reg).unwrap();
+        (reg, fx)
+    })
+    .await
+    .unwrap();
+    let host = reg.host();
+    let (user, password) = reg.credentials().unwrap();
+    let config = ClientConfig {
+        ca_files: vec![reg.ca_file().unwrap()],
+        ..ClientConfig::default()
+    };
+    // The client itself is anonymous: only pull secrets can open the registry.
+    let client = RegistryClient::new(config).unwrap();
+    let secrets = BTreeMap::from([
+        (
+            secret("shop", "regcred"),
+            docker_config(&host, &user, &password),
+        ),
+        (
+            secret("batch", "stale"),
+            docker_config(&host, &user, "expired-password"),
+        ),
+    ]);
+    let collector = Collector::new(client, CollectOptions::default())
+        .unwrap()
+        .with_pull_secrets(secrets);
+    let shop = format!("{host}/{}", fx.single);
+    let batch = format!("{host}/{}", fx.multi_oci);
+    let none = format!("{host}/{}", fx.single_v2s2);
+    let facts = collector
+        .collect(vec![
+            request(&shop, &[secret("shop", "regcred")]),
+            request(&batch, &[secret("batch", "stale")]),
+            request(&none, &[]),
+        ])
+        .await
+        .unwrap();
+    assert!(facts[0].error.is_none(), "{:?}", facts[0].error);
+    assert_eq!(
+        facts[0].digest.as_ref().unwrap().to_string(),
+        fx.single_digest
+    );
+    assert_eq!(
+        facts[1].error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::Auth)
+    );
+    assert_eq!(
+        facts[2].error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::Auth)
+    );
+}
