@@ -195,17 +195,17 @@ async fn fetch_token(
     let response = request
         .send()
         .await
-        .map_err(|e| crate::transport::transport_error(registry, &realm_display, &e))?;
+        .map_err(|e| crate::response::transport_error(registry, &realm_display, &e))?;
     let status = response.status().as_u16();
-    let body = crate::transport::read_limited(response, MAX_TOKEN_RESPONSE)
+    let body = crate::response::read_limited(response, MAX_TOKEN_RESPONSE)
         .await
-        .map_err(|e| crate::transport::transport_error(registry, &realm_display, &e))?;
+        .map_err(|e| crate::response::transport_error(registry, &realm_display, &e))?;
     if !(200..300).contains(&status) {
         return Err(RegistryError::TokenEndpoint {
             registry: registry.to_owned(),
             realm: realm_display,
             status,
-            detail: crate::transport::error_detail(&body).1,
+            detail: crate::response::error_detail(&body).1,
         });
     }
     let parsed: TokenResponse =

@@ -16,8 +16,9 @@ use crate::config::ClientConfig;
 use crate::credentials::{Anonymous, CredentialSource};
 use crate::error::{RegistryError, Result};
 use crate::observe::{Observer, Quiet};
+use crate::response::{header_digest, header_str, verify};
 use crate::retry::RetryPolicy;
-use crate::transport::{Ask, MAX_ERROR_BODY, RegistryState, header_digest, header_str, verify};
+use crate::transport::{Ask, MAX_ERROR_BODY, RegistryState};
 
 /// A manifest fetched from a registry, its digest verified.
 #[derive(Debug, Clone)]

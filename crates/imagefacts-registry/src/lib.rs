@@ -26,6 +26,7 @@ mod error;
 mod limiter;
 pub mod observe;
 pub mod redact;
+mod response;
 pub mod retry;
 mod transport;
 
@@ -34,5 +35,5 @@ pub use config::ClientConfig;
 pub use credentials::{Anonymous, Credential, CredentialChain, CredentialSource, DockerConfig};
 pub use error::{RegistryError, Result};
 pub use observe::{Observer, RetryEvent};
+pub use response::parse_retry_after;
 pub use retry::RetryPolicy;
-pub use transport::parse_retry_after;
