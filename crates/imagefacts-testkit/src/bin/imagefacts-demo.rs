@@ -67,7 +67,11 @@ fn run() -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|e| e.user_agent.starts_with("imagefacts/"))
         .count();
-    eprintln!("demo: {requests} registry requests; exit status {status}\n");
+    eprintln!(
+        "demo: {requests} registry requests; imagefacts exited {} (1: some image carries an \
+         error; fixtures/missing:2.0 is missing on purpose)\n",
+        status.code().map_or_else(|| "by a signal".to_owned(), |c| c.to_string())
+    );
     let report = Command::new(&imagefacts)
         .arg("report")
         .arg(&with_facts)
