@@ -70,7 +70,9 @@ fn run() -> anyhow::Result<ExitCode> {
     eprintln!(
         "demo: {requests} registry requests; imagefacts exited {} (1: some image carries an \
          error; fixtures/missing:2.0 is missing on purpose)\n",
-        status.code().map_or_else(|| "by a signal".to_owned(), |c| c.to_string())
+        status
+            .code()
+            .map_or_else(|| "by a signal".to_owned(), |c| c.to_string())
     );
     let report = Command::new(&imagefacts)
         .arg("report")
