@@ -64,11 +64,17 @@ async fn each_image_uses_the_pull_secrets_of_its_own_pods() {
     let shop = format!("{host}/{}", fx.single);
     let batch = format!("{host}/{}", fx.multi_oci);
     let none = format!("{host}/{}", fx.single_v2s2);
+    let both = format!("{host}/{}", fx.multi_v2s2);
     let facts = collector
         .collect(vec![
             request(&shop, &[secret("shop", "regcred")]),
             request(&batch, &[secret("batch", "stale")]),
             request(&none, &[]),
+            // A refused secret gives way to the next one the pods name, as on a node.
+            request(
+                &both,
+                &[secret("batch", "stale"), secret("shop", "regcred")],
+            ),
         ])
         .await
         .unwrap();

@@ -86,6 +86,12 @@ pub trait CredentialSource: Send + Sync + fmt::Debug {
     /// The credential to use for `repository` on `registry` (a normalised host such as
     /// `docker.io` or `127.0.0.1:5000`), or `None` for anonymous access.
     fn credential(&self, registry: &str, repository: &str) -> Option<Credential>;
+
+    /// Every credential worth trying for `repository` on `registry`, best first. The client tries
+    /// the next when the registry refuses one, as the kubelet does with a pod's pull secrets.
+    fn candidates(&self, registry: &str, repository: &str) -> Vec<Credential> {
+        self.credential(registry, repository).into_iter().collect()
+    }
 }
 
 /// No credentials: every request is anonymous.
@@ -116,6 +122,20 @@ impl CredentialSource for CredentialChain {
         self.sources
             .iter()
             .find_map(|s| s.credential(registry, repository))
+    }
+
+    fn candidates(&self, registry: &str, repository: &str) -> Vec<Credential> {
+        let mut out: Vec<Credential> = Vec::new();
+        for c in self
+            .sources
+            .iter()
+            .flat_map(|s| s.candidates(registry, repository))
+        {
+            if !out.iter().any(|o| o.identity() == c.identity()) {
+                out.push(c);
+            }
+        }
+        out
     }
 }
 
@@ -330,6 +350,12 @@ mod tests {
         assert_eq!(chain.credential("r2", "x").unwrap().username(), "b");
         assert_eq!(chain.credential("r3", "x"), None);
         assert_eq!(CredentialChain::default().credential("r1", "x"), None);
+        let names: Vec<String> = chain
+            .candidates("r1", "x")
+            .iter()
+            .map(|c| c.username().to_owned())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use imagefacts_model::facts::RateLimit;
+use imagefacts_model::facts::{ErrorKind, RateLimit};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use tokio::sync::OnceCell;
@@ -47,6 +47,8 @@ pub(crate) struct RegistryState {
     pub(crate) tokens: TokenCache,
     pub(crate) limit: Arc<AdaptiveLimit>,
     pub(crate) rate_limit: Mutex<Option<RateLimit>>,
+    /// The identity of the credential that worked last, by repository.
+    preferred: Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl RegistryState {
@@ -57,7 +59,23 @@ impl RegistryState {
             tokens: TokenCache::default(),
             limit: Arc::new(AdaptiveLimit::new(per_registry)),
             rate_limit: Mutex::new(None),
+            preferred: Mutex::new(std::collections::HashMap::new()),
         }
+    }
+
+    fn preferred(&self, repository: &str) -> Option<String> {
+        self.preferred
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(repository)
+            .cloned()
+    }
+
+    fn prefer(&self, repository: &str, identity: String) {
+        self.preferred
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(repository.to_owned(), identity);
     }
 
     fn set_challenge(&self, challenge: Option<Challenge>) {
@@ -206,12 +224,12 @@ impl RegistryClient {
         repository: &str,
         state: &RegistryState,
         insecure: bool,
+        credential: Option<&Credential>,
         refresh: bool,
     ) -> Result<Option<String>> {
         let Some(challenge) = state.challenge() else {
             return Ok(None);
         };
-        let credential = self.credentials().credential(registry, repository);
         match challenge.scheme {
             Scheme::Bearer => {
                 let scope = format!("repository:{repository}:pull");
@@ -222,7 +240,7 @@ impl RegistryClient {
                             registry,
                             &challenge,
                             &scope,
-                            credential.as_ref(),
+                            credential,
                             refresh,
                         )
                     })
@@ -252,10 +270,45 @@ impl RegistryClient {
                 registry: ask.registry.to_owned(),
                 detail: format!("cannot form a URL for {}/{}: {e}", ask.repository, ask.path),
             })?;
-        self.retrying(ask.registry, ask.what, || {
-            self.exchange_once(ask, &state, &endpoint, url.clone())
-        })
-        .await
+        // Every credential worth trying, the one that worked last for this repository first;
+        // a refused one gives way to the next (anonymous when there is none).
+        let mut candidates: Vec<Option<Credential>> = self
+            .credentials()
+            .candidates(ask.registry, ask.repository)
+            .into_iter()
+            .map(Some)
+            .collect();
+        if candidates.is_empty() {
+            candidates.push(None);
+        }
+        if let Some(preferred) = state.preferred(ask.repository) {
+            candidates
+                .sort_by_key(|c| c.as_ref().map(Credential::identity) != Some(preferred.clone()));
+        }
+        let last = candidates.len() - 1;
+        for (i, credential) in candidates.iter().enumerate() {
+            let result = self
+                .retrying(ask.registry, ask.what, || {
+                    self.exchange_once(ask, &state, &endpoint, url.clone(), credential.as_ref())
+                })
+                .await;
+            match result {
+                Err(e) if i < last && e.kind() == ErrorKind::Auth => {
+                    tracing::debug!(
+                        registry = ask.registry,
+                        "credential refused, trying the next"
+                    );
+                }
+                Ok(x) => {
+                    if let (Some(c), true) = (credential, candidates.len() > 1) {
+                        state.prefer(ask.repository, c.identity());
+                    }
+                    return Ok(x);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the last candidate always returns")
     }
 
     async fn exchange_once(
@@ -264,6 +317,7 @@ impl RegistryClient {
         state: &RegistryState,
         endpoint: &Endpoint,
         url: Url,
+        credential: Option<&Credential>,
     ) -> Result<Exchange> {
         let _permit = state.limit.acquire().await;
         let mut auth = self
@@ -272,6 +326,7 @@ impl RegistryClient {
                 ask.repository,
                 state,
                 endpoint.insecure,
+                credential,
                 false,
             )
             .await?;
@@ -293,7 +348,14 @@ impl RegistryClient {
                     state.set_challenge(Some(challenge));
                 }
                 let fresh = self
-                    .authorization(ask.registry, ask.repository, state, endpoint.insecure, true)
+                    .authorization(
+                        ask.registry,
+                        ask.repository,
+                        state,
+                        endpoint.insecure,
+                        credential,
+                        true,
+                    )
                     .await?;
                 if fresh.is_some() {
                     auth = fresh;
