@@ -377,3 +377,55 @@ async fn per_registry_concurrency_halves_on_429() {
     assert!((1..=3).contains(&after), "in flight after the 429: {after}");
     assert!(client.concurrency_limit(&host) > 3);
 }
+
+/// An `identitytoken` (OAuth2 refresh token) is exchanged with a POST to the realm.
+#[tokio::test]
+async fn identity_token_is_exchanged_with_a_post() {
+    let server = ScriptedServer::start(move |req: &Request| {
+        let realm = format!(
+            "http://{}/oauth2/token",
+            req.header("host").unwrap_or_default()
+        );
+        match (req.method.as_str(), req.path_only()) {
+            ("POST", "/oauth2/token") => {
+                let form = String::from_utf8_lossy(&req.body).into_owned();
+                if form.contains("grant_type=refresh_token")
+                    && form.contains("refresh_token=r3fresh")
+                {
+                    Reply::new(200).json(&json!({"access_token": "from-refresh", "expires_in": 60}))
+                } else {
+                    Reply::new(401)
+                }
+            }
+            _ if req.header("authorization") == Some("Bearer from-refresh") => Reply::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .body(manifest_body(b"{}")),
+            _ => Reply::new(401).header(
+                "WWW-Authenticate",
+                format!(r#"Bearer realm="{realm}",service="acr""#),
+            ),
+        }
+    })
+    .unwrap();
+    let host = server.host();
+    let credential = Credential::IdentityToken {
+        username: "00000000-0000-0000-0000-000000000000".into(),
+        token: "r3fresh".into(),
+    };
+    let client =
+        RegistryClient::with_credentials(insecure(&host), Arc::new(Fixed(credential))).unwrap();
+    client
+        .get_manifest(&reference(&format!("{host}/a:1")))
+        .await
+        .unwrap();
+    let post = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(
+        post.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert!(String::from_utf8_lossy(&post.body).contains("scope=repository%3Aa%3Apull"));
+}

@@ -452,3 +452,24 @@ fn report_of_the_readme_example_matches_the_snapshot() {
     assert_eq!(rows.as_array().unwrap().len(), 5);
     assert_eq!(rows[0]["namespace"], "batch");
 }
+
+#[test]
+fn include_images_without_a_cluster_is_an_error_with_a_hint() {
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_imagefacts"))
+        .args(["bundle", "--include-images", "-o"])
+        .arg(home.path())
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("hint: point --kubeconfig"), "{stderr}");
+    assert_eq!(
+        std::fs::read_dir(home.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
