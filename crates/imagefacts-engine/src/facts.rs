@@ -130,22 +130,35 @@ async fn fill(
     wanted: Option<&Platform>,
     facts: &mut ImageFacts,
 ) -> Result<(), RegistryError> {
-    let digest = match (
-        reference.target(),
-        running_manifest_digest(reference, usage),
-    ) {
-        (imagefacts_model::reference::Target::Tag(_), Some(running)) => {
-            // What runs needs no resolution; one HEAD (or the cache) tells whether the tag moved.
-            match fetcher.tag_digest(reference).await {
-                Ok(now) => {
-                    facts.tag_drift = Some(now != running);
-                    facts.tag_digest = Some(now);
+    // What to describe: the digest a reference pins, else the digest the cluster reports running,
+    // else what the tag resolves to. With a tag beside a known digest, one HEAD (or the cache)
+    // tells whether the tag still points there.
+    let known = reference
+        .digest()
+        .cloned()
+        .or_else(|| running_manifest_digest(reference, usage));
+    let digest = match (known, reference.tag()) {
+        (Some(known), Some(tag)) => {
+            let tagged = if reference.digest().is_some() {
+                reference.with_tag(tag).ok()
+            } else {
+                Some(reference.clone())
+            };
+            if let Some(tagged) = tagged {
+                match fetcher.tag_digest(&tagged).await {
+                    Ok(now) => {
+                        facts.tag_drift = Some(now != known);
+                        facts.tag_digest = Some(now);
+                    }
+                    Err(e) => {
+                        tracing::debug!(reference = %reference, error = %e, "tag drift unknown")
+                    }
                 }
-                Err(e) => tracing::debug!(reference = %reference, error = %e, "tag drift unknown"),
             }
-            running
+            known
         }
-        _ => match fetcher.tag_digest(reference).await {
+        (Some(known), None) => known,
+        (None, _) => match fetcher.tag_digest(reference).await {
             Ok(d) => d,
             Err(e) => return Err(explain_not_found(&fetcher.client, reference, e).await),
         },

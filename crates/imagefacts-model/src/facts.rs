@@ -125,10 +125,11 @@ pub struct ImageFacts {
     /// Build provenance from OCI annotations and labels.
     #[serde(default, skip_serializing_if = "BuildInfo::is_empty")]
     pub build_info: BuildInfo,
-    /// Where the tag points now, when the facts are of a running digest the cluster reported.
+    /// Where the tag points now, when the facts are of a digest the reference pins beside its tag
+    /// or the cluster reports running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_digest: Option<Digest>,
-    /// Whether the tag has moved away from the digest that runs.
+    /// Whether the tag has moved away from that digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_drift: Option<bool>,
     /// The workloads using this image (from discovery).

@@ -138,7 +138,10 @@ async fn blob_redirect_to_another_host_carries_no_credentials() {
             .iter()
             .any(|r| r.header("authorization").is_some())
     );
-    assert!(!format!("{client:?}").contains("hunter2"), "Debug of the client");
+    assert!(
+        !format!("{client:?}").contains("hunter2"),
+        "Debug of the client"
+    );
     let to_cdn = cdn.requests();
     assert_eq!(to_cdn.len(), 1);
     assert_eq!(

@@ -141,6 +141,18 @@ fn collect_from_a_bundle_reports_workloads_running_digests_and_tag_drift() {
         .unwrap();
     assert_eq!(multi["workloads"][0]["containerType"], "init");
     assert!(multi.get("tagDrift").is_none());
+
+    // A reference pinning both, tag and digest: the facts are of the digest, the tag has moved.
+    let pinned = format!("{host}/drift/app:1@{old_digest}");
+    let run = imagefacts(&args(
+        &["inspect".to_owned()],
+        &args(&reg.imagefacts_args(), &[pinned]),
+    ));
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let f = &run.facts()[0];
+    assert_eq!(f["digest"], json!(old_digest));
+    assert_eq!(f["tagDigest"], json!(new_digest));
+    assert_eq!(f["tagDrift"], true);
 }
 
 #[test]

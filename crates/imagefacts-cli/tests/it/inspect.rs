@@ -264,7 +264,13 @@ fn platform_flag_selects_primary_and_digest_pins_work() {
         assert_eq!(f["digest"], json!(fx.single_digest));
     }
     assert_eq!(facts[1]["tag"], "");
+    assert!(facts[1].get("tagDrift").is_none(), "no tag, no drift");
     assert_eq!(facts[2]["tag"], "1.0");
+    assert_eq!(
+        facts[2]["tagDrift"], false,
+        "the tag still points at the pinned digest"
+    );
+    assert_eq!(facts[2]["tagDigest"], json!(fx.single_digest));
 
     // A platform the index lacks is an error naming what is there.
     let mut a = reg.imagefacts_args();
