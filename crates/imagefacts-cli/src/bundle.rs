@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use imagefacts_bundle::{Bundle, BundleFile, FileContents, add_to_bundle, write_new_bundle};
-use imagefacts_discovery::{KeptObject, Source};
+use imagefacts_discovery::{KeptObject, Source, WorkloadResource, resource_of_kind};
 use imagefacts_model::discovery::DiscoveryError;
 use imagefacts_model::facts::FactsFile;
 use serde_json::{Value, json};
@@ -48,22 +48,6 @@ pub(crate) fn read_facts_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// Kind → (resource directory, List kind, apiVersion) of the kinds a bundle holds per namespace.
-fn resource_of(kind: &str) -> Option<(&'static str, &'static str, &'static str)> {
-    Some(match kind {
-        "Pod" => ("pods", "PodList", "v1"),
-        "Deployment" => ("deployments", "DeploymentList", "apps/v1"),
-        "StatefulSet" => ("statefulsets", "StatefulSetList", "apps/v1"),
-        "DaemonSet" => ("daemonsets", "DaemonSetList", "apps/v1"),
-        "ReplicaSet" => ("replicasets", "ReplicaSetList", "apps/v1"),
-        "Job" => ("jobs", "JobList", "batch/v1"),
-        "CronJob" => ("cronjobs", "CronJobList", "batch/v1"),
-        "ReplicationController" => ("replicationcontrollers", "ReplicationControllerList", "v1"),
-        "ServiceAccount" => ("serviceaccounts", "ServiceAccountList", "v1"),
-        _ => return None,
-    })
-}
-
 fn list(kind: &str, api_version: &str, items: Vec<Value>) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(&json!({
         "kind": kind, "apiVersion": api_version, "metadata": {}, "items": items
@@ -76,20 +60,20 @@ fn list(kind: &str, api_version: &str, items: Vec<Value>) -> Vec<u8> {
 /// `cluster-resources/` in troubleshoot's layout: a List per kind and namespace, `nodes.json`,
 /// `namespaces.json`, and `<kind>-errors.json` beside a kind that had errors.
 fn cluster_resources(objects: Vec<KeptObject>, errors: &[DiscoveryError]) -> Vec<BundleFile> {
-    let mut lists: BTreeMap<(&str, String), (&str, &str, Vec<Value>)> = BTreeMap::new();
+    let mut lists: BTreeMap<(&str, String), (&WorkloadResource, Vec<Value>)> = BTreeMap::new();
     let (mut nodes, mut namespaces) = (Vec::new(), Vec::new());
     let mut seen_ns = BTreeSet::new();
     for o in objects {
-        match (o.kind.as_str(), resource_of(&o.kind)) {
+        match (o.kind.as_str(), resource_of_kind(&o.kind)) {
             ("Node", _) => nodes.push(o.object),
             ("Namespace", _) => namespaces.push(o.object),
-            (_, Some((dir, list_kind, api))) => {
+            (_, Some(resource)) => {
                 let ns = o.namespace.unwrap_or_else(|| "default".to_owned());
                 seen_ns.insert(ns.clone());
                 lists
-                    .entry((dir, ns))
-                    .or_insert((list_kind, api, Vec::new()))
-                    .2
+                    .entry((resource.name, ns))
+                    .or_insert((resource, Vec::new()))
+                    .1
                     .push(o.object);
             }
             _ => {}
@@ -107,10 +91,10 @@ fn cluster_resources(objects: Vec<KeptObject>, errors: &[DiscoveryError]) -> Vec
     }
     let mut files: Vec<BundleFile> = lists
         .into_iter()
-        .map(|((dir, ns), (kind, api, items))| {
+        .map(|((dir, ns), (resource, items))| {
             BundleFile::new(
                 format!("cluster-resources/{dir}/{ns}.json"),
-                list(kind, api, items),
+                list(&resource.list_kind(), resource.api_version, items),
             )
         })
         .collect();

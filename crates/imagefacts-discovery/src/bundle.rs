@@ -32,19 +32,6 @@ pub const MAX_ENTRY_BYTES: u64 = 256 * 1024 * 1024;
 /// The directory every file discovery reads sits under.
 const CLUSTER_RESOURCES: &str = "cluster-resources";
 
-/// Per-namespace directories of `cluster-resources/` and the kind of their objects.
-const KIND_DIRS: [(&str, &str); 9] = [
-    ("pods", "Pod"),
-    ("deployments", "Deployment"),
-    ("statefulsets", "StatefulSet"),
-    ("daemonsets", "DaemonSet"),
-    ("replicasets", "ReplicaSet"),
-    ("jobs", "Job"),
-    ("cronjobs", "CronJob"),
-    ("replicationcontrollers", "ReplicationController"),
-    ("serviceaccounts", "ServiceAccount"),
-];
-
 /// Reads the support bundle at `path` (a `.tar.gz`, a `.tar` or an extracted directory) and
 /// extracts what it holds for the namespaces `filter` selects.
 ///
@@ -117,7 +104,7 @@ enum EntryKind {
 
 /// Classifies a path relative to `cluster-resources/`.
 fn classify(rel: &[&str]) -> EntryKind {
-    let kind_of = |dir: &str| KIND_DIRS.iter().find(|(d, _)| *d == dir).map(|(_, k)| *k);
+    let kind_of = |dir: &str| crate::resources::resource_named(dir).map(|r| r.kind);
     match rel {
         ["nodes.json"] => EntryKind::ClusterObjects { kind: "Node" },
         ["namespaces.json"] => EntryKind::ClusterObjects { kind: "Namespace" },

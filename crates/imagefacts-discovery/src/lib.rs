@@ -46,6 +46,7 @@ mod error;
 mod extract;
 mod filter;
 mod manifests;
+mod resources;
 mod table;
 
 use std::path::PathBuf;
@@ -59,6 +60,7 @@ pub use extract::image_id::{ImageId, parse_image_id};
 pub use extract::{Extractor, KeptObject, ObjectOrigin, SourceKind, extract};
 pub use filter::{NamespaceFilter, glob_match, is_system_namespace};
 pub use manifests::read_manifests;
+pub use resources::{WORKLOAD_RESOURCES, WorkloadResource, resource_named, resource_of_kind};
 pub use table::render_table;
 
 /// Where to discover images.

@@ -25,6 +25,7 @@ use crate::Discovered;
 use crate::error::{DiscoverError, one_line};
 use crate::extract::{Extractor, KeptObject, ObjectOrigin, SourceKind, sort_errors};
 use crate::filter::NamespaceFilter;
+use crate::resources::{WORKLOAD_RESOURCES, WorkloadResource};
 
 /// The default number of objects asked for per list request.
 pub const DEFAULT_PAGE_SIZE: u32 = 500;
@@ -58,42 +59,18 @@ impl Default for ClusterOptions {
 }
 
 /// A kind discovery lists, and where its API lives.
-#[derive(Debug, Clone, Copy)]
-struct Resource {
-    /// Plural resource name (`pods`).
-    name: &'static str,
-    /// Kind of its objects (`Pod`).
-    kind: &'static str,
-    /// API prefix (`/api/v1`, `/apis/apps/v1`).
-    prefix: &'static str,
-}
+type Resource = WorkloadResource;
 
-const fn res(name: &'static str, kind: &'static str, prefix: &'static str) -> Resource {
-    Resource { name, kind, prefix }
-}
-
-const NAMESPACES: Resource = res("namespaces", "Namespace", "/api/v1");
-const NODES: Resource = res("nodes", "Node", "/api/v1");
-const NAMESPACED: [Resource; 9] = [
-    res("pods", "Pod", "/api/v1"),
-    res("deployments", "Deployment", "/apis/apps/v1"),
-    res("statefulsets", "StatefulSet", "/apis/apps/v1"),
-    res("daemonsets", "DaemonSet", "/apis/apps/v1"),
-    res("replicasets", "ReplicaSet", "/apis/apps/v1"),
-    res("jobs", "Job", "/apis/batch/v1"),
-    res("cronjobs", "CronJob", "/apis/batch/v1"),
-    res("replicationcontrollers", "ReplicationController", "/api/v1"),
-    res("serviceaccounts", "ServiceAccount", "/api/v1"),
-];
-
-impl Resource {
-    fn path(&self, namespace: Option<&str>) -> String {
-        match namespace {
-            Some(ns) => format!("{}/namespaces/{ns}/{}", self.prefix, self.name),
-            None => format!("{}/{}", self.prefix, self.name),
-        }
-    }
-}
+const NAMESPACES: Resource = WorkloadResource {
+    name: "namespaces",
+    kind: "Namespace",
+    api_version: "v1",
+};
+const NODES: Resource = WorkloadResource {
+    name: "nodes",
+    kind: "Node",
+    api_version: "v1",
+};
 
 /// Discovers what the cluster runs, in the namespaces `filter` selects, and reads the pull secrets
 /// its pods name.
@@ -169,9 +146,13 @@ pub(crate) async fn discover_cluster_with(
     let requests: Vec<(Resource, Option<String>)> = match &namespaces {
         Some(names) => names
             .iter()
-            .flat_map(|ns| NAMESPACED.iter().map(move |r| (*r, Some(ns.clone()))))
+            .flat_map(|ns| {
+                WORKLOAD_RESOURCES
+                    .iter()
+                    .map(move |r| (*r, Some(ns.clone())))
+            })
             .collect(),
-        None => NAMESPACED.iter().map(|r| (*r, None)).collect(),
+        None => WORKLOAD_RESOURCES.iter().map(|r| (*r, None)).collect(),
     };
     let lists: Vec<(Resource, Option<String>, Listed)> = futures::stream::iter(requests)
         .map(|(resource, ns)| {
@@ -276,7 +257,7 @@ impl Api {
         resource: Resource,
         namespace: Option<&str>,
     ) -> Result<Listed, DiscoverError> {
-        let path = resource.path(namespace);
+        let path = resource.api_path(namespace);
         let request = kube::core::Request::new(path);
         let mut items = Vec::new();
         let mut token: Option<String> = None;
@@ -549,10 +530,10 @@ mod tests {
     #[test]
     fn api_paths() {
         assert_eq!(
-            NAMESPACED[1].path(Some("shop")),
+            WORKLOAD_RESOURCES[1].api_path(Some("shop")),
             "/apis/apps/v1/namespaces/shop/deployments"
         );
-        assert_eq!(NAMESPACED[0].path(None), "/api/v1/pods");
-        assert_eq!(NODES.path(None), "/api/v1/nodes");
+        assert_eq!(WORKLOAD_RESOURCES[0].api_path(None), "/api/v1/pods");
+        assert_eq!(NODES.api_path(None), "/api/v1/nodes");
     }
 }
