@@ -143,16 +143,7 @@ pub(crate) fn append_new(
     let mut records = Vec::new();
     for dir in &plan.dirs {
         let path = full(dir);
-        let e = NewEntry {
-            path: &path,
-            kind: EntryKind::Directory,
-            mode: 0o755,
-            mtime,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            link: None,
-        };
+        let e = NewEntry::directory(&path, mtime);
         records.push(write_entry(out, &e, &mut io::empty())?);
     }
     for f in plan.files {

@@ -7,7 +7,6 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::add::{BundleFile, append_new, output_target, plan};
 use crate::atomic::AtomicFile;
-use crate::entry::EntryKind;
 use crate::error::{BundleError, Result};
 use crate::raw::Compression;
 use crate::tarwrite::{NewEntry, TarSink, write_entry};
@@ -56,16 +55,7 @@ pub fn write_new_bundle(
     let temp = atomic.path().to_owned();
     let write_err = |e: io::Error| BundleError::io("write", &temp, e);
     let mut sink = TarSink::new(atomic.file(), Compression::Gzip);
-    let top = NewEntry {
-        path: name.as_bytes(),
-        kind: EntryKind::Directory,
-        mode: 0o755,
-        mtime,
-        uid: 0,
-        gid: 0,
-        size: 0,
-        link: None,
-    };
+    let top = NewEntry::directory(name.as_bytes(), mtime);
     let mut expected = vec![write_entry(&mut sink, &top, &mut io::empty()).map_err(write_err)?];
     expected.extend(append_new(&mut sink, name.as_bytes(), &plan, mtime).map_err(write_err)?);
     sink.finish().map_err(write_err)?;

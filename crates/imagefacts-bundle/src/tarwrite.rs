@@ -80,6 +80,22 @@ pub(crate) struct NewEntry<'a> {
     pub(crate) link: Option<&'a [u8]>,
 }
 
+impl<'a> NewEntry<'a> {
+    /// A directory owned by root, mode 0755: what imagefacts adds to bundles.
+    pub(crate) fn directory(path: &'a [u8], mtime: i64) -> NewEntry<'a> {
+        NewEntry {
+            path,
+            kind: EntryKind::Directory,
+            mode: 0o755,
+            mtime,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            link: None,
+        }
+    }
+}
+
 const NAME: std::ops::Range<usize> = 0..100;
 const MODE: std::ops::Range<usize> = 100..108;
 const UID: std::ops::Range<usize> = 108..116;

@@ -256,23 +256,33 @@ impl RegistryClient {
     ///
     /// Any [`RegistryError`]; a missing tag is [`RegistryError::NotFound`].
     pub async fn head_manifest(&self, reference: &Reference) -> Result<ManifestHead> {
-        let accept = media_type::manifest_accept_header();
-        let what = manifest_what(reference);
         let x = self
-            .exchange(Ask {
-                registry: reference.registry(),
-                repository: reference.repository(),
-                method: &Method::HEAD,
-                path: &format!("manifests/{}", reference.target()),
-                accept: Some(&accept),
-                what: &what,
-                body: None,
-            })
+            .manifest_exchange(reference, &Method::HEAD, None)
             .await?;
         Ok(ManifestHead {
             digest: header_digest(reference.registry(), &x.headers)?,
             media_type: header_str(&x.headers, CONTENT_TYPE.as_str()).map(str::to_owned),
         })
+    }
+
+    /// A request to `reference`'s manifest endpoint with the full `Accept` list.
+    async fn manifest_exchange(
+        &self,
+        reference: &Reference,
+        method: &Method,
+        body: Option<(u64, &'static str)>,
+    ) -> Result<crate::transport::Exchange> {
+        let accept = media_type::manifest_accept_header();
+        self.exchange(Ask {
+            registry: reference.registry(),
+            repository: reference.repository(),
+            method,
+            path: &format!("manifests/{}", reference.target()),
+            accept: Some(&accept),
+            what: &manifest_what(reference),
+            body,
+        })
+        .await
     }
 
     /// Resolves `reference` to a manifest digest: the pinned digest when it has one, else a `HEAD`,
@@ -301,18 +311,9 @@ impl RegistryClient {
     /// unsupported or malformed manifests, and any transport or status error.
     pub async fn get_manifest(&self, reference: &Reference) -> Result<FetchedManifest> {
         let target = reference.target();
-        let accept = media_type::manifest_accept_header();
-        let what = manifest_what(reference);
+        let limit = (self.inner.config.max_manifest_bytes, "manifest");
         let x = self
-            .exchange(Ask {
-                registry: reference.registry(),
-                repository: reference.repository(),
-                method: &Method::GET,
-                path: &format!("manifests/{target}"),
-                accept: Some(&accept),
-                what: &what,
-                body: Some((self.inner.config.max_manifest_bytes, "manifest")),
-            })
+            .manifest_exchange(reference, &Method::GET, Some(limit))
             .await?;
         let announced = header_digest(reference.registry(), &x.headers)?;
         let content_type = header_str(&x.headers, CONTENT_TYPE.as_str());
