@@ -1,5 +1,6 @@
-//! The registry client: one shared HTTP connection pool, one `/v2/` ping per registry, bearer
-//! tokens per scope, manifests and blobs with their digests verified and their sizes capped.
+//! The registry client: one shared HTTP connection pool, endpoints learnt from the first
+//! request, bearer tokens per realm and scope, manifests and blobs with their digests verified
+//! and their sizes capped.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -48,7 +49,7 @@ struct Inner {
     registries: Mutex<HashMap<String, Arc<RegistryState>>>,
 }
 
-/// A client for the OCI distribution API. Cheap to clone; clones share connections, pings,
+/// A client for the OCI distribution API. Cheap to clone; clones share connections, endpoints,
 /// tokens and per-registry limits. [`RegistryClient::with_credential_source`] gives a view that
 /// shares all of that but takes credentials from elsewhere (the pull secrets of one namespace).
 #[derive(Clone)]
@@ -190,7 +191,7 @@ impl RegistryClient {
         self.credentials.clone()
     }
 
-    /// The same client (connections, pings, tokens, limits) taking credentials from
+    /// The same client (connections, endpoints, tokens, limits) taking credentials from
     /// `credentials` instead. Tokens stay cached per credential, so views never mix them up.
     pub fn with_credential_source(&self, credentials: Arc<dyn CredentialSource>) -> RegistryClient {
         RegistryClient {

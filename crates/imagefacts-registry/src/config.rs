@@ -62,6 +62,18 @@ impl ClientConfig {
     }
 }
 
+impl ClientConfig {
+    /// Whether `host` (no port) is named by some insecure registry, whatever port that entry
+    /// names. This is the rule for token realms: a realm on a host the user declared insecure
+    /// may be reached over plain HTTP or unverified TLS, and receive the credential.
+    pub fn is_insecure_host(&self, host: &str) -> bool {
+        let host = host_of(host);
+        self.insecure_registries
+            .iter()
+            .any(|i| host_of(i).eq_ignore_ascii_case(host))
+    }
+}
+
 /// The host part of `host[:port]` (IPv6 in brackets kept).
 fn host_of(registry: &str) -> &str {
     if registry.starts_with('[') {
@@ -102,6 +114,11 @@ mod tests {
         assert!(c.is_insecure("myreg:8443"));
         assert!(c.is_insecure("[::1]:5000"));
         assert!(!c.is_insecure("docker.io"));
+        assert!(c.is_insecure_host("127.0.0.1"));
+        assert!(c.is_insecure_host("MYREG"));
+        assert!(c.is_insecure_host("[::1]"));
+        assert!(!c.is_insecure_host("localhost"));
+        assert!(!c.is_insecure_host("127.0.0.2"));
         assert_eq!(api_host("docker.io"), "registry-1.docker.io");
         assert_eq!(api_host("ghcr.io"), "ghcr.io");
     }

@@ -32,6 +32,23 @@ pub enum RegistryError {
         /// The registry's message.
         detail: Option<String>,
     },
+    /// A token realm that may not receive the credential (plain HTTP on a host no
+    /// `--insecure-registry` names) was asked anonymously, and the anonymous request was refused.
+    #[error(
+        "{registry}: the credential for {repository} was not sent to token realm {realm} ({reason}); the anonymous request was refused (HTTP {status})"
+    )]
+    CredentialWithheld {
+        /// Registry host.
+        registry: String,
+        /// Repository asked for.
+        repository: String,
+        /// Token endpoint URL (redacted).
+        realm: String,
+        /// Why the credential was withheld.
+        reason: String,
+        /// The refusal's HTTP status (at the realm or at the registry).
+        status: u16,
+    },
     /// The token endpoint refused or failed.
     #[error("{registry}: token endpoint {realm} answered HTTP {status}{}", fmt_detail(.detail))]
     TokenEndpoint {
@@ -171,7 +188,9 @@ impl RegistryError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             RegistryError::Config { .. } => ErrorKind::Server,
-            RegistryError::Unauthorized { .. } => ErrorKind::Auth,
+            RegistryError::Unauthorized { .. } | RegistryError::CredentialWithheld { .. } => {
+                ErrorKind::Auth
+            }
             RegistryError::TokenEndpoint { status, .. } => match status {
                 401 | 403 => ErrorKind::Auth,
                 429 => ErrorKind::RateLimited,
@@ -224,6 +243,7 @@ impl RegistryError {
     pub fn status(&self) -> Option<u16> {
         match self {
             RegistryError::Unauthorized { status, .. }
+            | RegistryError::CredentialWithheld { status, .. }
             | RegistryError::TokenEndpoint { status, .. }
             | RegistryError::Status { status, .. } => Some(*status),
             RegistryError::NotFound { .. } => Some(404),

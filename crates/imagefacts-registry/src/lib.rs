@@ -1,7 +1,8 @@
 //! The OCI distribution protocol, as imagefacts speaks it to registries.
 //!
-//! [`RegistryClient`] pings each registry's `/v2/` once, answers `Basic` and `Bearer` challenges
-//! (tokens cached per scope and credential until they expire, re-authenticating once on a 401),
+//! [`RegistryClient`] learns each registry's endpoint from its first request, answers `Basic`
+//! and `Bearer` challenges (tokens cached per realm, scope and credential until they expire,
+//! re-authenticating once on a 401; secrets only to realms trusted like the registry itself),
 //! resolves tags with `HEAD`, fetches manifests with the full `Accept` list and blobs through
 //! redirects, verifies the sha256 of every body and caps its size. Credentials come from a
 //! [`CredentialSource`]; none is ever printed.

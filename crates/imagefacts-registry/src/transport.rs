@@ -1,20 +1,26 @@
-//! One exchange with a registry: ping (once per registry), authorization, the request with its
-//! redirects, status mapping, capped body reading, and retries under the [`RetryPolicy`].
+//! One exchange with a registry: discovery of its endpoint and challenge by the first request,
+//! authorization, the request with its redirects, status mapping, capped body reading, and
+//! retries under the [`RetryPolicy`].
+//!
+//! There is no separate `/v2/` ping: the first request to a registry goes alone (the others wait
+//! for it) and tells the scheme (HTTPS, or HTTP for an insecure registry that does not speak
+//! TLS) and, when it is refused with `401`, the challenge every later request answers. An
+//! anonymous registry thus costs no extra request at all.
+//!
+//! A challenge is taken only from a response of the registry's own origin: a `401` from a
+//! redirect target is that request's error, never a new realm.
 //!
 //! [`RetryPolicy`]: crate::retry::RetryPolicy
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use imagefacts_model::facts::{ErrorKind, RateLimit};
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
-use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::auth::TokenCache;
+use crate::auth::{Realm, TokenCache, basic_header};
 use crate::challenge::{Challenge, Scheme, parse_challenges};
 use crate::client::RegistryClient;
 use crate::config::api_host;
@@ -31,18 +37,39 @@ const MAX_REDIRECTS: usize = 5;
 /// Cap on an error response body read for its message.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// How one registry is reached, decided by the ping.
+/// How one registry is reached, learnt from the first request to it.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
     base: Url,
     insecure: bool,
 }
 
+impl Endpoint {
+    fn url(&self, ask: &Ask<'_>) -> Result<Url> {
+        self.base
+            .join(&format!("v2/{}/{}", ask.repository, ask.path))
+            .map_err(|e| RegistryError::Protocol {
+                registry: ask.registry.to_owned(),
+                detail: format!("cannot form a URL for {}/{}: {e}", ask.repository, ask.path),
+            })
+    }
+
+    /// Whether `url` is of the registry's own origin (scheme, host and port).
+    fn owns(&self, url: &Url) -> bool {
+        url.origin() == self.base.origin()
+    }
+}
+
 /// Everything the client keeps per registry.
 #[derive(Debug)]
 pub(crate) struct RegistryState {
-    endpoint: OnceCell<std::result::Result<Endpoint, RegistryError>>,
-    /// The latest challenge seen: from the ping, updated by later 401s.
+    /// Set by the first request that got an answer.
+    endpoint: Mutex<Option<Endpoint>>,
+    /// Held by the first request while it finds the endpoint, so the others wait for it.
+    first_contact: tokio::sync::Mutex<()>,
+    /// Why the registry could not be reached at all (the first request's final error).
+    unreachable: Mutex<Option<RegistryError>>,
+    /// The latest challenge of the registry's own origin.
     challenge: Mutex<Option<Challenge>>,
     pub(crate) tokens: TokenCache,
     pub(crate) limit: Arc<AdaptiveLimit>,
@@ -51,10 +78,16 @@ pub(crate) struct RegistryState {
     preferred: Mutex<std::collections::HashMap<String, String>>,
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl RegistryState {
     pub(crate) fn new(per_registry: usize) -> RegistryState {
         RegistryState {
-            endpoint: OnceCell::new(),
+            endpoint: Mutex::new(None),
+            first_contact: tokio::sync::Mutex::new(()),
+            unreachable: Mutex::new(None),
             challenge: Mutex::new(None),
             tokens: TokenCache::default(),
             limit: Arc::new(AdaptiveLimit::new(per_registry)),
@@ -64,29 +97,23 @@ impl RegistryState {
     }
 
     fn preferred(&self, repository: &str) -> Option<String> {
-        self.preferred
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(repository)
-            .cloned()
+        lock(&self.preferred).get(repository).cloned()
     }
 
     fn prefer(&self, repository: &str, identity: String) {
-        self.preferred
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(repository.to_owned(), identity);
+        lock(&self.preferred).insert(repository.to_owned(), identity);
     }
 
     fn set_challenge(&self, challenge: Option<Challenge>) {
-        *self.challenge.lock().unwrap_or_else(|e| e.into_inner()) = challenge;
+        *lock(&self.challenge) = challenge;
     }
 
     fn challenge(&self) -> Option<Challenge> {
-        self.challenge
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.challenge).clone()
+    }
+
+    fn endpoint(&self) -> Option<Endpoint> {
+        lock(&self.endpoint).clone()
     }
 }
 
@@ -111,6 +138,14 @@ pub(crate) struct Ask<'a> {
     pub(crate) what: &'a str,
     /// Cap on the body and its name in errors; `None` for HEAD.
     pub(crate) body: Option<(u64, &'static str)>,
+}
+
+/// The `Authorization` to send, and whether a credential was held back from an untrusted realm.
+#[derive(Debug, Default)]
+struct Auth {
+    header: Option<String>,
+    /// The realm (shown) and why it was not given the credential.
+    withheld: Option<(String, String)>,
 }
 
 impl RegistryClient {
@@ -158,18 +193,55 @@ impl RegistryClient {
         }
     }
 
-    /// Pings `registry` once per client: decides the scheme and records the auth challenge.
-    pub(crate) async fn endpoint(&self, registry: &str, state: &RegistryState) -> Result<Endpoint> {
-        state
-            .endpoint
-            .get_or_init(|| self.retrying(registry, "ping", || self.ping(registry, state)))
-            .await
-            .clone()
+    /// The registry's endpoint. When none is known yet, this request is the first contact: it is
+    /// sent (anonymously) while other requests to the registry wait, and its response is handed
+    /// back to be used as the answer. A registry that could not be reached at all stays so for
+    /// the run.
+    async fn connect(
+        &self,
+        ask: Ask<'_>,
+        state: &RegistryState,
+    ) -> Result<(Endpoint, Option<reqwest::Response>)> {
+        if let Some(endpoint) = state.endpoint() {
+            return Ok((endpoint, None));
+        }
+        let _first = state.first_contact.lock().await;
+        if let Some(endpoint) = state.endpoint() {
+            return Ok((endpoint, None));
+        }
+        if let Some(e) = lock(&state.unreachable).clone() {
+            return Err(e);
+        }
+        let result = self
+            .retrying(ask.registry, ask.what, || self.first_contact(ask, state))
+            .await;
+        match result {
+            Ok((endpoint, response)) => {
+                *lock(&state.endpoint) = Some(endpoint.clone());
+                Ok((endpoint, Some(response)))
+            }
+            Err(e) => {
+                if matches!(
+                    e.kind(),
+                    ErrorKind::Network | ErrorKind::Tls | ErrorKind::Timeout
+                ) {
+                    *lock(&state.unreachable) = Some(e.clone());
+                }
+                Err(e)
+            }
+        }
     }
 
-    async fn ping(&self, registry: &str, state: &RegistryState) -> Result<Endpoint> {
-        let host = api_host(registry);
-        let insecure = self.config().is_insecure(registry);
+    /// Sends `ask` anonymously over HTTPS (and, for an insecure registry that does not answer
+    /// there, plain HTTP); the first scheme that answers at all is the registry's. A `401` of the
+    /// registry's own origin records its challenge.
+    async fn first_contact(
+        &self,
+        ask: Ask<'_>,
+        state: &RegistryState,
+    ) -> Result<(Endpoint, reqwest::Response)> {
+        let host = api_host(ask.registry);
+        let insecure = self.config().is_insecure(ask.registry);
         let schemes: &[&str] = if insecure {
             &["https", "http"]
         } else {
@@ -179,82 +251,93 @@ impl RegistryClient {
         for scheme in schemes {
             let base = Url::parse(&format!("{scheme}://{host}/")).map_err(|e| {
                 RegistryError::Protocol {
-                    registry: registry.to_owned(),
+                    registry: ask.registry.to_owned(),
                     detail: format!("registry host {host:?} does not form a URL: {e}"),
                 }
             })?;
-            let url = base.join("v2/").expect("a static path joins");
-            let permit = state.limit.acquire().await;
-            let response = match self.http(insecure).get(url.clone()).send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    last_err = Some(transport_error(registry, url.as_str(), &e));
-                    continue;
-                }
-            };
-            let status = response.status();
-            let headers = response.headers().clone();
-            let _ = read_limited(response, MAX_ERROR_BODY).await;
-            drop(permit);
-            tracing::debug!(registry, %url, status = status.as_u16(), "pinged");
             let endpoint = Endpoint { base, insecure };
-            if status.is_success() {
-                return Ok(endpoint);
+            let url = endpoint.url(&ask)?;
+            let _permit = state.limit.acquire().await;
+            match self
+                .send_following(ask.registry, &endpoint, ask, url, None)
+                .await
+            {
+                Ok(response) => {
+                    tracing::debug!(registry = ask.registry, %scheme, "first contact");
+                    if response.status() == StatusCode::UNAUTHORIZED
+                        && endpoint.owns(response.url())
+                    {
+                        state.set_challenge(pick_challenge(response.headers()));
+                    }
+                    return Ok((endpoint, response));
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Network | ErrorKind::Tls | ErrorKind::Timeout
+                    ) =>
+                {
+                    last_err = Some(e);
+                }
+                Err(e) => return Err(e),
             }
-            if status == StatusCode::UNAUTHORIZED {
-                state.set_challenge(pick_challenge(&headers));
-                return Ok(endpoint);
-            }
-            return Err(status_error(
-                registry,
-                "",
-                &url,
-                "ping",
-                status,
-                &headers,
-                &[],
-            ));
         }
         Err(last_err.expect("at least one scheme was tried"))
     }
 
+    /// What to send to answer the registry's challenge with `credential`. A Bearer realm that may
+    /// not receive secrets (see [`Realm`]) is asked anonymously.
     async fn authorization(
         &self,
-        registry: &str,
-        repository: &str,
+        ask: Ask<'_>,
         state: &RegistryState,
-        insecure: bool,
         credential: Option<&Credential>,
         refresh: bool,
-    ) -> Result<Option<String>> {
+    ) -> Result<Auth> {
         let Some(challenge) = state.challenge() else {
-            return Ok(None);
+            return Ok(Auth::default());
         };
         match challenge.scheme {
             Scheme::Bearer => {
-                let scope = format!("repository:{repository}:pull");
+                let realm = Realm::of(&challenge, ask.registry, self.config())?;
+                let withheld = (credential.is_some() && !realm.trusted)
+                    .then(|| (realm.shown(), realm.untrusted_reason()));
+                let sent = if realm.trusted { credential } else { None };
+                let scope = format!("repository:{}:pull", ask.repository);
                 let token = self
-                    .retrying(registry, "token", || {
+                    .retrying(ask.registry, "token", || {
                         state.tokens.get(
-                            self.http(insecure),
-                            registry,
-                            &challenge,
+                            self.http(realm.insecure),
+                            ask.registry,
+                            &realm,
                             &scope,
-                            credential,
+                            sent,
                             refresh,
                         )
                     })
-                    .await?;
-                Ok(Some(token.header_value()))
+                    .await;
+                match (token, withheld) {
+                    (Ok(token), withheld) => Ok(Auth {
+                        header: Some(token.header_value()),
+                        withheld,
+                    }),
+                    (Err(e), Some((realm, reason))) if e.kind() == ErrorKind::Auth => {
+                        Err(RegistryError::CredentialWithheld {
+                            registry: ask.registry.to_owned(),
+                            repository: ask.repository.to_owned(),
+                            realm,
+                            reason,
+                            status: e.status().unwrap_or(401),
+                        })
+                    }
+                    (Err(e), _) => Err(e),
+                }
             }
-            Scheme::Basic => Ok(match credential {
-                Some(Credential::UserPassword { username, password }) => Some(format!(
-                    "Basic {}",
-                    STANDARD.encode(format!("{username}:{password}"))
-                )),
-                _ => None,
+            Scheme::Basic => Ok(Auth {
+                header: basic_header(credential),
+                withheld: None,
             }),
-            Scheme::Other(_) => Ok(None),
+            Scheme::Other(_) => Ok(Auth::default()),
         }
     }
 
@@ -262,14 +345,8 @@ impl RegistryClient {
     /// registry's own origin), one re-authentication on a 401, the body read under its cap.
     pub(crate) async fn exchange(&self, ask: Ask<'_>) -> Result<Exchange> {
         let state = self.state(ask.registry);
-        let endpoint = self.endpoint(ask.registry, &state).await?;
-        let url = endpoint
-            .base
-            .join(&format!("v2/{}/{}", ask.repository, ask.path))
-            .map_err(|e| RegistryError::Protocol {
-                registry: ask.registry.to_owned(),
-                detail: format!("cannot form a URL for {}/{}: {e}", ask.repository, ask.path),
-            })?;
+        let (endpoint, mut first) = self.connect(ask, &state).await?;
+        let url = endpoint.url(&ask)?;
         // Every credential worth trying, the one that worked last for this repository first;
         // a refused one gives way to the next (anonymous when there is none).
         let mut candidates: Vec<Option<Credential>> = self
@@ -289,7 +366,14 @@ impl RegistryClient {
         for (i, credential) in candidates.iter().enumerate() {
             let result = self
                 .retrying(ask.registry, ask.what, || {
-                    self.exchange_once(ask, &state, &endpoint, url.clone(), credential.as_ref())
+                    self.exchange_once(
+                        ask,
+                        &state,
+                        &endpoint,
+                        url.clone(),
+                        credential.as_ref(),
+                        first.take(),
+                    )
                 })
                 .await;
             match result {
@@ -311,6 +395,8 @@ impl RegistryClient {
         unreachable!("the last candidate always returns")
     }
 
+    /// One attempt. `first` is the first contact's response to this very request, when this
+    /// request was the first contact.
     async fn exchange_once(
         &self,
         ask: Ask<'_>,
@@ -318,48 +404,56 @@ impl RegistryClient {
         endpoint: &Endpoint,
         url: Url,
         credential: Option<&Credential>,
+        first: Option<reqwest::Response>,
     ) -> Result<Exchange> {
         let _permit = state.limit.acquire().await;
-        let mut auth = self
-            .authorization(
-                ask.registry,
-                ask.repository,
-                state,
-                endpoint.insecure,
-                credential,
-                false,
-            )
-            .await?;
-        let mut reauthenticated = false;
+        let mut auth = match first {
+            Some(_) => Auth::default(),
+            None => self.authorization(ask, state, credential, false).await?,
+        };
+        let mut pending = first;
+        // A 401 to a request without credentials tells the challenge; a 401 to one with them
+        // means they were refused: fetch a fresh token once, then give up.
+        let mut refused_once = false;
         let response = loop {
-            let response = self
-                .send_following(
-                    ask.registry,
-                    endpoint,
-                    ask.method,
-                    url.clone(),
-                    ask.accept,
-                    auth.as_deref(),
-                )
-                .await?;
-            if response.status() == StatusCode::UNAUTHORIZED && !reauthenticated {
-                reauthenticated = true;
-                if let Some(challenge) = pick_challenge(response.headers()) {
-                    state.set_challenge(Some(challenge));
-                }
-                let fresh = self
-                    .authorization(
+            let response = match pending.take() {
+                Some(r) => r,
+                None => {
+                    self.send_following(
                         ask.registry,
-                        ask.repository,
-                        state,
-                        endpoint.insecure,
-                        credential,
-                        true,
+                        endpoint,
+                        ask,
+                        url.clone(),
+                        auth.header.as_deref(),
                     )
-                    .await?;
-                if fresh.is_some() {
+                    .await?
+                }
+            };
+            if response.status() == StatusCode::UNAUTHORIZED {
+                if !endpoint.owns(response.url()) {
+                    return Err(RegistryError::Unauthorized {
+                        registry: ask.registry.to_owned(),
+                        repository: ask.repository.to_owned(),
+                        status: 401,
+                        code: None,
+                        detail: Some(format!(
+                            "the redirect target {} refused the request; its challenge was ignored",
+                            response.url().origin().ascii_serialization()
+                        )),
+                    });
+                }
+                let sent = auth.header.is_some();
+                if !(sent && refused_once) {
+                    refused_once |= sent;
+                    if let Some(challenge) = pick_challenge(response.headers()) {
+                        state.set_challenge(Some(challenge));
+                    }
+                    let fresh = self.authorization(ask, state, credential, sent).await?;
+                    let retry = fresh.header.is_some();
                     auth = fresh;
-                    continue;
+                    if retry {
+                        continue;
+                    }
                 }
             }
             break response;
@@ -375,6 +469,15 @@ impl RegistryClient {
             let body = read_limited(response, MAX_ERROR_BODY)
                 .await
                 .unwrap_or_default();
+            if let (Some((realm, reason)), 401 | 403) = (auth.withheld, status.as_u16()) {
+                return Err(RegistryError::CredentialWithheld {
+                    registry: ask.registry.to_owned(),
+                    repository: ask.repository.to_owned(),
+                    realm,
+                    reason,
+                    status: status.as_u16(),
+                });
+            }
             return Err(status_error(
                 ask.registry,
                 ask.repository,
@@ -402,21 +505,20 @@ impl RegistryClient {
         &self,
         registry: &str,
         endpoint: &Endpoint,
-        method: &Method,
+        ask: Ask<'_>,
         mut url: Url,
-        accept: Option<&str>,
         auth: Option<&str>,
     ) -> Result<reqwest::Response> {
         for _ in 0..=MAX_REDIRECTS {
-            let same_origin = url.origin() == endpoint.base.origin();
+            let same_origin = endpoint.owns(&url);
             let insecure = if same_origin {
                 endpoint.insecure
             } else {
                 url.host_str()
                     .is_some_and(|h| self.config().is_insecure(&host_port(&url, h)))
             };
-            let mut rb = self.http(insecure).request(method.clone(), url.clone());
-            if let Some(accept) = accept {
+            let mut rb = self.http(insecure).request(ask.method.clone(), url.clone());
+            if let Some(accept) = ask.accept {
                 rb = rb.header(ACCEPT, accept);
             }
             if let (Some(auth), true) = (auth, same_origin) {

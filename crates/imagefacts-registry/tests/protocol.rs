@@ -92,10 +92,10 @@ async fn resolve_uses_head_and_falls_back_to_get_without_digest_header() {
         .iter()
         .map(|r| format!("{} {}", r.method, r.path_only()))
         .collect();
+    // No `/v2/` ping: the first request itself finds the endpoint.
     assert_eq!(
         methods,
         [
-            "GET /v2/",
             "HEAD /v2/a/manifests/with-header",
             "HEAD /v2/a/manifests/no-header",
             "GET /v2/a/manifests/no-header"
@@ -249,7 +249,7 @@ async fn reauthenticates_once_when_a_token_is_refused() {
 }
 
 #[tokio::test]
-async fn token_registry_one_ping_and_one_token_per_repository() {
+async fn token_registry_no_ping_and_one_token_per_repository() {
     let reg = tokio::task::spawn_blocking(|| {
         let reg = Registry::start(RegistryKind::Token).unwrap();
         let fx = push_fixtures(&reg).unwrap();
@@ -281,8 +281,20 @@ async fn token_registry_one_ping_and_one_token_per_repository() {
         2,
         "one token per repository scope"
     );
-    let pings = reg.access_log().iter().filter(|e| e.path == "/v2/").count();
-    assert_eq!(pings, 1);
+    let log = reg.access_log();
+    assert_eq!(
+        log.iter().filter(|e| e.path == "/v2/").count(),
+        0,
+        "no ping"
+    );
+    // The first request is refused anonymously (it tells the challenge); every later one carries
+    // its repository's token: one 401 in all.
+    assert_eq!(
+        log.iter().filter(|e| e.status == 401).count(),
+        1,
+        "{log:#?}"
+    );
+    assert_eq!(log.len(), 4, "{log:#?}");
 }
 
 #[tokio::test]
@@ -360,8 +372,9 @@ async fn per_registry_concurrency_halves_on_429() {
                 .count()
         }
     };
+    // The first request to a registry goes alone (it finds the endpoint): make it before the burst.
     client
-        .resolve(&reference(&format!("{host}/a@{}", Digest::sha256_of(b"x"))))
+        .head_manifest(&reference(&format!("{host}/a:first")))
         .await
         .unwrap();
     let before = burst("before").await;

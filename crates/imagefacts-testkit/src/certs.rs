@@ -6,17 +6,17 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-/// Files of a test TLS setup.
+/// Files of a test TLS setup: a CA of its own and a server certificate it signed.
 #[derive(Debug, Clone)]
-pub(crate) struct TlsFiles {
+pub struct TlsFiles {
     /// The CA certificate (PEM), also copied as `certs.d/ca.crt`.
-    pub(crate) ca_crt: PathBuf,
+    pub ca_crt: PathBuf,
     /// The server certificate (PEM), SAN `IP:127.0.0.1, DNS:localhost`.
-    pub(crate) server_crt: PathBuf,
+    pub server_crt: PathBuf,
     /// The server key (PEM).
-    pub(crate) server_key: PathBuf,
+    pub server_key: PathBuf,
     /// A directory holding only `ca.crt` (for skopeo `--cert-dir`).
-    pub(crate) cert_dir: PathBuf,
+    pub cert_dir: PathBuf,
 }
 
 /// Files of the token signer.
@@ -45,8 +45,12 @@ fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Generates a CA and a server certificate for 127.0.0.1/localhost into `dir`.
-pub(crate) fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
+/// Generates a CA and a server certificate for 127.0.0.1/localhost into `dir` (with `openssl`).
+///
+/// # Errors
+///
+/// When `openssl` is missing or fails.
+pub fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
     std::fs::create_dir_all(dir)?;
     openssl(
         dir,

@@ -403,6 +403,19 @@ impl OciLayout {
         Ok(serde_json::from_slice(&bytes)?)
     }
 
+    /// Writes `manifest` (any bytes: an index or manifest built by the caller) and tags it `tag`
+    /// with `media_type`. The blobs it references must be written already ([`OciLayout::write_blob`]).
+    /// Returns its digest.
+    pub fn add_raw(&self, tag: &str, media_type: &str, manifest: &[u8]) -> anyhow::Result<String> {
+        let digest = self.write_blob(manifest)?;
+        let blob = Blob {
+            digest,
+            size: manifest.len(),
+        };
+        self.tag(tag, media_type, &blob)?;
+        Ok(blob.digest)
+    }
+
     /// The digest tagged `tag` in `index.json`, if any.
     pub fn tagged_digest(&self, tag: &str) -> anyhow::Result<Option<String>> {
         let index = self.index_json()?;

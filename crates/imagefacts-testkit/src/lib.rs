@@ -28,6 +28,7 @@ mod seed;
 mod skopeo;
 mod token;
 
+pub use certs::{TlsFiles, generate_tls};
 pub use example::{EXAMPLE_BUNDLE, write_example_bundle};
 pub use layout::{
     ImageSpec, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_LAYER_GZIP,

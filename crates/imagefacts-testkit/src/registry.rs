@@ -110,6 +110,7 @@ impl Registry {
                         password: pass,
                     },
                     &signer,
+                    tls.as_ref().expect("the token variant has TLS"),
                 )?;
                 auth_yaml = format!(
                     "auth:\n  token:\n    realm: \"{}/token\"\n    service: \"{TOKEN_SERVICE}\"\n    \
@@ -292,7 +293,7 @@ impl Registry {
             .unwrap_or_default()
     }
 
-    /// `http://127.0.0.1:PORT2/token` for [`RegistryKind::Token`].
+    /// `https://127.0.0.1:PORT2/token` for [`RegistryKind::Token`] (same CA as the registry).
     pub fn token_realm(&self) -> Option<String> {
         self.token_server
             .as_ref()

@@ -10,8 +10,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// One request received by a [`ScriptedServer`].
@@ -166,6 +166,7 @@ type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync + 'static>;
 /// A scripted HTTP/1.1 server on 127.0.0.1 running on a background thread; stops when dropped.
 pub struct ScriptedServer {
     addr: SocketAddr,
+    tls: bool,
     log: Arc<Mutex<Vec<Request>>>,
     shutdown: Option<watch::Sender<bool>>,
     thread: Option<JoinHandle<()>>,
@@ -186,13 +187,46 @@ impl ScriptedServer {
     pub fn start(
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> anyhow::Result<ScriptedServer> {
+        ScriptedServer::spawn(None, Arc::new(handler))
+    }
+
+    /// Like [`ScriptedServer::start`], serving HTTPS with the PEM certificate chain `cert` and
+    /// private key `key` (e.g. those of [`crate::generate_tls`]).
+    pub fn start_tls(
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> anyhow::Result<ScriptedServer> {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_file_iter(cert)
+            .with_context(|| format!("reading {}", cert.display()))?
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("parsing {}", cert.display()))?;
+        let key = PrivateKeyDer::from_pem_file(key)
+            .with_context(|| format!("reading {}", key.display()))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS protocol versions")?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .context("TLS server certificate")?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        ScriptedServer::spawn(Some(acceptor), Arc::new(handler))
+    }
+
+    fn spawn(
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        handler: Handler,
+    ) -> anyhow::Result<ScriptedServer> {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")
             .context("binding 127.0.0.1:0 for scripted server")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let log: Arc<Mutex<Vec<Request>>> = Arc::default();
         let (tx, rx) = watch::channel(false);
-        let handler: Handler = Arc::new(handler);
+        let is_tls = tls.is_some();
         let thread_log = log.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -201,13 +235,14 @@ impl ScriptedServer {
         let thread = std::thread::Builder::new()
             .name(format!("scripted-server-{}", addr.port()))
             .spawn(move || {
-                runtime.block_on(accept_loop(std_listener, handler, thread_log, rx));
+                runtime.block_on(accept_loop(std_listener, tls, handler, thread_log, rx));
                 // Dropping the runtime here cancels all connection tasks (stalled ones included).
                 drop(runtime);
             })
             .context("spawning scripted server thread")?;
         Ok(ScriptedServer {
             addr,
+            tls: is_tls,
             log,
             shutdown: Some(tx),
             thread: Some(thread),
@@ -219,9 +254,17 @@ impl ScriptedServer {
         self.addr.to_string()
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://…` for a TLS server.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The same URL with `localhost` for the host: another host name for the same server, for
+    /// tests that need a second host without leaving 127.0.0.1.
+    pub fn localhost_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://localhost:{}", self.addr.port())
     }
 
     /// All requests received so far, in arrival order (recorded before the handler runs).
@@ -250,6 +293,7 @@ impl Drop for ScriptedServer {
 
 async fn accept_loop(
     std_listener: std::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     handler: Handler,
     log: Arc<Mutex<Vec<Request>>>,
     mut shutdown: watch::Receiver<bool>,
@@ -263,7 +307,21 @@ async fn accept_loop(
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
-                tokio::spawn(serve_conn(stream, handler.clone(), log.clone()));
+                let (handler, log) = (handler.clone(), log.clone());
+                match &tls {
+                    None => {
+                        tokio::spawn(serve_conn(stream, handler, log));
+                    }
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        tokio::spawn(async move {
+                            // A client that refuses the certificate just goes away.
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                serve_conn(stream, handler, log).await;
+                            }
+                        });
+                    }
+                }
             }
         }
     }
@@ -271,7 +329,11 @@ async fn accept_loop(
 
 const MAX_HEAD: usize = 64 * 1024;
 
-async fn serve_conn(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Request>>>) {
+/// A connection the server reads requests from: TCP or TLS over TCP.
+trait Conn: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Conn for T {}
+
+async fn serve_conn(mut stream: impl Conn, handler: Handler, log: Arc<Mutex<Vec<Request>>>) {
     let mut buf: Vec<u8> = Vec::new();
     loop {
         let (req, keep_alive_req) = match read_request(&mut stream, &mut buf).await {
@@ -334,7 +396,7 @@ async fn serve_conn(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<
 
 /// Reads one request (head + body) from `stream`; `buf` keeps bytes read past it. Returns the request
 /// and whether the connection may be kept alive; `None` on EOF, error or malformed input.
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(Request, bool)> {
+async fn read_request(stream: &mut impl Conn, buf: &mut Vec<u8>) -> Option<(Request, bool)> {
     let head_end = loop {
         if let Some(pos) = find(buf, b"\r\n\r\n") {
             break pos;
@@ -395,7 +457,7 @@ async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(Requ
     ))
 }
 
-async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+async fn read_chunked(stream: &mut impl Conn, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
     let mut body = Vec::new();
     loop {
         let line_end = loop {
@@ -430,7 +492,7 @@ async fn read_chunked(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Vec<u
     }
 }
 
-async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<()> {
+async fn read_more(stream: &mut impl Conn, buf: &mut Vec<u8>) -> Option<()> {
     let mut chunk = [0u8; 8192];
     match stream.read(&mut chunk).await {
         Ok(0) | Err(_) => None,

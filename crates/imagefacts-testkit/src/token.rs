@@ -16,7 +16,7 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
-use crate::certs::{SignerFiles, pem_cert_base64_der};
+use crate::certs::{SignerFiles, TlsFiles, pem_cert_base64_der};
 use crate::scripted::{Reply, Request, ScriptedServer};
 
 /// Settings of a token server.
@@ -35,15 +35,22 @@ pub(crate) struct TokenConfig {
 /// Token lifetime in seconds.
 const EXPIRES_IN: u64 = 300;
 
-/// Starts the token server; it answers on `/token`.
-pub(crate) fn start(config: TokenConfig, signer: &SignerFiles) -> anyhow::Result<ScriptedServer> {
+/// Starts the token server on HTTPS with the registry's own certificate (real realms are HTTPS);
+/// it answers on `/token`.
+pub(crate) fn start(
+    config: TokenConfig,
+    signer: &SignerFiles,
+    tls: &TlsFiles,
+) -> anyhow::Result<ScriptedServer> {
     let key_pem = std::fs::read(&signer.key).context("reading token signer key")?;
     let key = EncodingKey::from_rsa_pem(&key_pem).context("parsing token signer key")?;
     let cert_pem = std::fs::read_to_string(&signer.cert).context("reading token signer cert")?;
     let x5c = pem_cert_base64_der(&cert_pem)?;
     // Fail early (not inside the handler) if signing does not work.
     sign(&config, &key, &x5c, "probe", Vec::new()).context("test-signing a token")?;
-    ScriptedServer::start(move |req| handle(&config, &key, &x5c, req))
+    ScriptedServer::start_tls(&tls.server_crt, &tls.server_key, move |req| {
+        handle(&config, &key, &x5c, req)
+    })
 }
 
 fn handle(config: &TokenConfig, key: &EncodingKey, x5c: &str, req: &Request) -> Reply {

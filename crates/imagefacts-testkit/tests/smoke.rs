@@ -176,41 +176,56 @@ fn http_get(host: &str, path: &str, headers: &[(&str, &str)]) -> std::io::Result
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// `GET` over TLS (verified against `ca`) with `openssl s_client`; the raw response.
+fn https_get(
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    ca: &std::path::Path,
+) -> std::io::Result<String> {
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut child = std::process::Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            host,
+            "-quiet",
+            "-verify_return_error",
+            "-CAfile",
+        ])
+        .arg(ca)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    child.stdin.take().unwrap().write_all(req.as_bytes())?;
+    let out = child.wait_with_output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 #[test]
 fn token_registry_denies_anonymous_and_counts_token_requests() {
     let registry = Registry::start(RegistryKind::Token).unwrap();
     assert_eq!(registry.token_requests(), 0);
     let realm = registry.token_realm().unwrap();
+    assert!(
+        realm.starts_with("https://"),
+        "real realms are HTTPS: {realm}"
+    );
+    let ca = registry.ca_file().unwrap();
     let token_host = realm
-        .trim_start_matches("http://")
+        .trim_start_matches("https://")
         .trim_end_matches("/token")
         .to_owned();
 
     // Anonymous /v2/ → 401 with a Bearer challenge naming our realm.
-    let out = std::process::Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &registry.host(),
-            "-quiet",
-            "-verify_return_error",
-            "-CAfile",
-        ])
-        .arg(registry.ca_file().unwrap())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .and_then(|mut child| {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
-            child.wait_with_output()
-        })
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    let text = https_get(&registry.host(), "/v2/", &[], &ca)
+        .unwrap()
+        .to_ascii_lowercase();
     assert!(text.starts_with("http/1.1 401"), "{text}");
     assert!(
         text.contains(&format!("www-authenticate: bearer realm=\"{realm}\"")),
@@ -219,14 +234,15 @@ fn token_registry_denies_anonymous_and_counts_token_requests() {
 
     // Token server: wrong password → 401; anonymous → token without access; right password → access.
     let scope = "scope=repository%3Afoo%2Fbar%3Apull%2Cpush&service=imagefacts-test-registry";
-    let bad = http_get(
+    let bad = https_get(
         &token_host,
         &format!("/token?{scope}"),
         &[("Authorization", "Basic aW1hZ2VmYWN0czpub3Bl")],
+        &ca,
     )
     .unwrap();
     assert!(bad.starts_with("HTTP/1.1 401"), "{bad}");
-    let anon = http_get(&token_host, &format!("/token?{scope}"), &[]).unwrap();
+    let anon = https_get(&token_host, &format!("/token?{scope}"), &[], &ca).unwrap();
     assert!(anon.starts_with("HTTP/1.1 200"), "{anon}");
     let claims = |response: &str| -> Value {
         let body: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
@@ -249,10 +265,11 @@ fn token_registry_denies_anonymous_and_counts_token_requests() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
     );
-    let good = http_get(
+    let good = https_get(
         &token_host,
         &format!("/token?{scope}"),
         &[("Authorization", &basic)],
+        &ca,
     )
     .unwrap();
     let c = claims(&good);
