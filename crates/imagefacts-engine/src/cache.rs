@@ -1,6 +1,9 @@
 //! The on-disk cache: content-addressed blobs (manifests and configs, verified on every read),
-//! tag → digest entries with a TTL, and the last good facts of each reference (for
-//! `--fallback cached`).
+//! tag → digest answers with the time the registry gave them, and the last good facts of each
+//! reference (for `--fallback cached`).
+//!
+//! The cache holds what registries served, unredacted (config blobs may carry secrets in their
+//! environment): its versioned directory is created `0700` and its files `0600`.
 //!
 //! Layout under the cache directory (the format version is part of the name, so a format change
 //! never reads old data):
@@ -26,12 +29,24 @@ use imagefacts_model::Digest;
 use imagefacts_model::facts::ImageFacts;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 /// The directory name carrying the cache format version.
 pub const CACHE_FORMAT: &str = "v1";
 
 /// Tag entries older than this are dropped when the index is rewritten.
-const TAG_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+const TAG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A cached tag → digest answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedTag {
+    /// The digest the tag pointed to.
+    pub digest: Digest,
+    /// When the registry said so.
+    pub stored_at: OffsetDateTime,
+    /// Whether that is within the cache's TTL (trusted without asking again).
+    pub fresh: bool,
+}
 
 /// Why the cache directory cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +123,30 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// Creates `dir` and its missing parents, each new one `0700`.
+fn private_dirs(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Makes `dir` `0700` when it is wider.
+fn restrict(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 /// Writes `bytes` atomically to `path` (temp file in the same directory, then rename).
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
@@ -136,8 +175,13 @@ impl DiskCache {
     pub fn open(dir: &Path, tag_ttl: Duration) -> Result<DiskCache, CacheError> {
         let root = dir.join(CACHE_FORMAT);
         let blobs = root.join("blobs/sha256");
-        std::fs::create_dir_all(&blobs).map_err(|source| CacheError {
-            path: blobs,
+        private_dirs(&blobs).map_err(|source| CacheError {
+            path: blobs.clone(),
+            source,
+        })?;
+        // Tighten a version directory made before it was private (never the user's own `dir`).
+        restrict(&root).map_err(|source| CacheError {
+            path: root.clone(),
             source,
         })?;
         Ok(DiskCache {
@@ -179,22 +223,38 @@ impl DiskCache {
         if path.exists() {
             return;
         }
-        if let Err(e) = std::fs::create_dir_all(path.parent().unwrap_or(&self.root))
+        if let Err(e) = private_dirs(path.parent().unwrap_or(&self.root))
             .and_then(|()| write_atomic(&path, bytes))
         {
             tracing::debug!(path = %path.display(), error = %e, "cache write failed");
         }
     }
 
-    /// The digest `reference` (a canonical `registry/repo:tag`) pointed to, if stored within the TTL.
-    pub fn tag(&self, reference: &str) -> Option<Digest> {
+    /// When the blob `digest` was stored (its file's modification time).
+    pub fn blob_time(&self, digest: &Digest) -> Option<OffsetDateTime> {
+        let modified = std::fs::metadata(self.blob_path(digest))
+            .and_then(|m| m.modified())
+            .ok()?;
+        Some(OffsetDateTime::from(modified))
+    }
+
+    /// The digest `reference` (a canonical `registry/repo:tag`) pointed to when last asked, and
+    /// whether that answer is within the TTL.
+    pub fn tag(&self, reference: &str) -> Option<CachedTag> {
         let entry = self
             .tags
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(reference)?;
         let age = now_secs().saturating_sub(entry.stored_at);
-        (age < self.tag_ttl.as_secs()).then_some(entry.digest)
+        let stored_at =
+            OffsetDateTime::from_unix_timestamp(i64::try_from(entry.stored_at).unwrap_or(i64::MAX))
+                .ok()?;
+        Some(CachedTag {
+            digest: entry.digest,
+            stored_at,
+            fresh: age < self.tag_ttl.as_secs(),
+        })
     }
 
     /// Records that `reference` points to `digest` now.
@@ -262,7 +322,6 @@ fn flush_index<V: Clone + Serialize + DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::OffsetDateTime;
 
     fn open(dir: &Path, ttl: u64) -> DiskCache {
         DiskCache::open(dir, Duration::from_secs(ttl)).unwrap()
@@ -293,18 +352,55 @@ mod tests {
         let d = Digest::sha256_of(b"m");
         let cache = open(dir.path(), 3600);
         cache.put_tag("r/a:1", &d);
+        let digest = |c: &DiskCache, r: &str| c.tag(r).map(|t| t.digest);
         assert_eq!(
-            cache.tag("r/a:1"),
+            digest(&cache, "r/a:1"),
             Some(d.clone()),
             "visible before the flush"
         );
         cache.flush();
-        assert_eq!(open(dir.path(), 3600).tag("r/a:1"), Some(d.clone()));
-        assert_eq!(open(dir.path(), 3600).tag("r/a:2"), None);
-        assert_eq!(open(dir.path(), 0).tag("r/a:1"), None, "past the TTL");
+        let again = open(dir.path(), 3600).tag("r/a:1").unwrap();
+        assert!(again.fresh);
+        assert_eq!(again.digest, d);
+        let age = OffsetDateTime::now_utc() - again.stored_at;
+        assert!(age.whole_seconds() < 60, "{age}");
+        assert_eq!(digest(&open(dir.path(), 3600), "r/a:2"), None);
+        let stale = open(dir.path(), 0).tag("r/a:1").unwrap();
+        assert!(!stale.fresh, "past the TTL");
+        assert_eq!(stale.digest, d, "still known, for --offline");
         // A corrupt index is discarded.
         std::fs::write(cache.root().join("tags.json"), b"{").unwrap();
         assert_eq!(open(dir.path(), 3600).tag("r/a:1"), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_cache_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let cache_dir = dir.path().join("new");
+        let cache = open(&cache_dir, 60);
+        assert_eq!(mode(&cache_dir), 0o700);
+        assert_eq!(mode(cache.root()), 0o700);
+        assert_eq!(mode(&cache.root().join("blobs/sha256")), 0o700);
+        let d = Digest::sha256_of(b"secret config");
+        cache.put_blob(&d, b"secret config");
+        assert_eq!(mode(&cache.blob_path(&d)), 0o600);
+        assert!(cache.blob_time(&d).is_some());
+        // A version directory left wide by an older run is tightened; the user's own directory
+        // is not touched.
+        let shared = dir.path().join("shared");
+        std::fs::create_dir_all(shared.join(CACHE_FORMAT)).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(
+            shared.join(CACHE_FORMAT),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        let cache = open(&shared, 60);
+        assert_eq!(mode(cache.root()), 0o700);
+        assert_eq!(mode(&shared), 0o755);
         assert!(!cache.root().join("tags.json").exists());
     }
 
@@ -318,8 +414,8 @@ mod tests {
         a.flush();
         b.flush();
         let c = open(dir.path(), 3600);
-        assert_eq!(c.tag("r/a:1"), Some(d1));
-        assert_eq!(c.tag("r/b:1"), Some(d2));
+        assert_eq!(c.tag("r/a:1").map(|t| t.digest), Some(d1));
+        assert_eq!(c.tag("r/b:1").map(|t| t.digest), Some(d2));
     }
 
     #[test]

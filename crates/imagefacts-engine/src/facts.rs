@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use imagefacts_model::facts::{
-    AttestationRef, BuildInfo, ConfigFacts, ErrorKind, FactsError, ImageFacts, Layer, PlatformFacts,
+    AttestationRef, BuildInfo, ConfigFacts, ErrorKind, FactsError, ImageFacts, Layer,
+    PlatformFacts, SOURCE_CACHE,
 };
 use std::sync::Arc;
 
@@ -13,7 +14,8 @@ use imagefacts_model::{Digest, Platform, Reference};
 use imagefacts_registry::{RegistryClient, RegistryError};
 use time::OffsetDateTime;
 
-use crate::fetch::Fetcher;
+use crate::error::FetchError;
+use crate::fetch::{Fetcher, Known, Trail};
 
 /// Annotation buildkit puts on attestation children of an index.
 const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
@@ -23,12 +25,13 @@ const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
 /// Facts of one platform manifest, before they are placed at the top level or in `platforms`.
 struct ImageDetails {
     manifest: ImageManifest,
-    config: Arc<ImageConfig>,
+    config: Arc<Known<ImageConfig>>,
 }
 
 impl ImageDetails {
     fn labels(&self) -> BTreeMap<String, String> {
         self.config
+            .value
             .config
             .as_ref()
             .and_then(|c| c.labels.clone())
@@ -36,7 +39,7 @@ impl ImageDetails {
     }
 
     fn config_facts(&self) -> ConfigFacts {
-        let Some(c) = self.config.config.as_ref() else {
+        let Some(c) = self.config.value.config.as_ref() else {
             return ConfigFacts::default();
         };
         ConfigFacts {
@@ -79,12 +82,13 @@ pub(crate) fn invalid_reference(input: &str, message: String, now: OffsetDateTim
 
 /// Collects the facts of `reference` (written as `written`), carrying what discovery knows of it.
 /// Never fails: a failure is recorded in the entry's `error`, beside whatever was obtained first.
+/// `source` and `collectedAt` say truthfully whether the registry answered in this run.
 pub(crate) async fn collect_image(
     fetcher: &Fetcher,
     written: &str,
     reference: &Reference,
     usage: Option<&ImageUse>,
-    wanted: Option<&Platform>,
+    options: &ImageOptions<'_>,
 ) -> ImageFacts {
     let now = OffsetDateTime::now_utc();
     let mut facts = ImageFacts::empty(written, reference.registry(), reference.repository(), now);
@@ -92,9 +96,27 @@ pub(crate) async fn collect_image(
     if let Some(u) = usage {
         attach_usage(&mut facts, u);
     }
-    if let Err(e) = fill(fetcher, reference, usage, wanted, &mut facts).await {
+    let trail = Trail::default();
+    let mut result = fill(fetcher, reference, usage, options, &mut facts, &trail).await;
+    // Every run asks the registry about every reference at least once: content the caches
+    // supplied entirely is confirmed with one HEAD, unless the user trusts cached tag answers.
+    if result.is_ok() && !trail.was_asked() && !trail.trusted_cached_tag() && !fetcher.offline() {
+        let confirm = match reference.digest() {
+            Some(_) => reference.clone(),
+            None => facts
+                .digest
+                .clone()
+                .map_or_else(|| reference.clone(), |d| reference.with_digest(d)),
+        };
+        result = fetcher.confirm(&confirm, &trail).await;
+    }
+    if let Err(e) = result {
         tracing::debug!(reference = %reference, error = %e, "image failed");
         facts.error = Some(e.to_facts_error());
+    }
+    if !trail.was_asked() {
+        facts.source = SOURCE_CACHE.to_owned();
+        facts.collected_at = trail.cached_at().unwrap_or(now);
     }
     facts
 }
@@ -123,13 +145,23 @@ fn running_manifest_digest(reference: &Reference, usage: Option<&ImageUse>) -> O
         .find_map(|r| Digest::parse(&r.digest).ok())
 }
 
+/// Per-image settings of a run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ImageOptions<'a> {
+    /// The platform whose facts fill the top level.
+    pub(crate) wanted: Option<&'a Platform>,
+    /// Platforms of an index fetched at most (the primary among them).
+    pub(crate) max_platforms: usize,
+}
+
 async fn fill(
     fetcher: &Fetcher,
     reference: &Reference,
     usage: Option<&ImageUse>,
-    wanted: Option<&Platform>,
+    options: &ImageOptions<'_>,
     facts: &mut ImageFacts,
-) -> Result<(), RegistryError> {
+    trail: &Trail,
+) -> Result<(), FetchError> {
     // What to describe: the digest a reference pins, else the digest the cluster reports running,
     // else what the tag resolves to. With a tag beside a known digest, one HEAD (or the cache)
     // tells whether the tag still points there.
@@ -145,7 +177,7 @@ async fn fill(
                 Some(reference.clone())
             };
             if let Some(tagged) = tagged {
-                match fetcher.tag_digest(&tagged).await {
+                match fetcher.tag_digest(&tagged, trail).await {
                     Ok(now) => {
                         facts.tag_drift = Some(now != known);
                         facts.tag_digest = Some(now);
@@ -158,27 +190,29 @@ async fn fill(
             known
         }
         (Some(known), None) => known,
-        (None, _) => match fetcher.tag_digest(reference).await {
+        (None, _) => match fetcher.tag_digest(reference, trail).await {
             Ok(d) => d,
             Err(e) => return Err(explain_not_found(&fetcher.client, reference, e).await),
         },
     };
     facts.digest = Some(digest.clone());
-    let top = match fetcher.manifest(reference, &digest).await {
+    let top = match fetcher.manifest(reference, &digest, trail).await {
         Ok(top) => top,
         Err(e) => return Err(explain_not_found(&fetcher.client, reference, e).await),
     };
-    facts.media_type = top.manifest.media_type().to_owned();
-    facts.schema_version = top.manifest.schema_version();
-    match &top.manifest {
+    facts.media_type = top.value.media_type().to_owned();
+    facts.schema_version = top.value.schema_version();
+    match &top.value {
         Manifest::Image(manifest) => {
             facts.manifest_digest = Some(digest);
             facts.config_digest = Some(manifest.config.digest.clone());
-            let details = details(fetcher, reference, manifest).await?;
-            facts.platform = details.config.platform();
+            let details = details(fetcher, reference, manifest, trail).await?;
+            facts.platform = details.config.value.platform();
             fill_primary(facts, &details, &[]);
         }
-        Manifest::Index(index) => fill_index(fetcher, reference, wanted, index, facts).await?,
+        Manifest::Index(index) => {
+            fill_index(fetcher, reference, options, index, facts, trail).await?;
+        }
     }
     Ok(())
 }
@@ -189,13 +223,13 @@ async fn fill(
 async fn explain_not_found(
     client: &RegistryClient,
     reference: &Reference,
-    e: RegistryError,
-) -> RegistryError {
-    let RegistryError::NotFound {
+    e: FetchError,
+) -> FetchError {
+    let Some(RegistryError::NotFound {
         registry,
         what,
         code,
-    } = &e
+    }) = e.registry()
     else {
         return e;
     };
@@ -206,16 +240,16 @@ async fn explain_not_found(
         .repository_exists(reference.registry(), reference.repository())
         .await
     {
-        Ok(false) => RegistryError::NotFound {
+        Ok(false) => FetchError::Registry(RegistryError::NotFound {
             registry: registry.clone(),
             what: format!("repository {}", reference.repository()),
             code: Some("NAME_UNKNOWN".to_owned()),
-        },
-        Ok(true) => RegistryError::NotFound {
+        }),
+        Ok(true) => FetchError::Registry(RegistryError::NotFound {
             registry: registry.clone(),
             what: what.clone(),
             code: Some("MANIFEST_UNKNOWN".to_owned()),
-        },
+        }),
         Err(_) => e,
     }
 }
@@ -224,8 +258,11 @@ async fn details(
     fetcher: &Fetcher,
     reference: &Reference,
     manifest: &ImageManifest,
-) -> Result<ImageDetails, RegistryError> {
-    let config = fetcher.config(reference, &manifest.config.digest).await?;
+    trail: &Trail,
+) -> Result<ImageDetails, FetchError> {
+    let config = fetcher
+        .config(reference, &manifest.config.digest, trail)
+        .await?;
     Ok(ImageDetails {
         manifest: manifest.clone(),
         config,
@@ -244,7 +281,7 @@ fn fill_primary(
     facts.build_info = BuildInfo::from_maps(&maps);
     facts.config_digest = Some(details.manifest.config.digest.clone());
     facts.size = details.manifest.layers_size();
-    facts.created = details.config.created.clone();
+    facts.created = details.config.value.created.clone();
     facts.layers = details.layers();
     facts.config = details.config_facts();
     facts.labels = labels;
@@ -272,10 +309,11 @@ fn primary_index(children: &[(Platform, &Descriptor)], wanted: Option<&Platform>
 async fn fill_index(
     fetcher: &Fetcher,
     reference: &Reference,
-    wanted: Option<&Platform>,
+    options: &ImageOptions<'_>,
     index: &ImageIndex,
     facts: &mut ImageFacts,
-) -> Result<(), RegistryError> {
+    trail: &Trail,
+) -> Result<(), FetchError> {
     let mut children = Vec::new();
     for d in &index.manifests {
         if is_attestation(d) {
@@ -290,20 +328,48 @@ async fn fill_index(
             children.push((Platform::from(p), d));
         }
     }
-    let primary = primary_index(&children, wanted);
-    let fetches = children.iter().map(|(_, d)| async move {
-        let child = fetcher.manifest(reference, &d.digest).await?;
-        match &child.manifest {
-            Manifest::Image(m) => details(fetcher, reference, m).await,
-            Manifest::Index(_) => Err(RegistryError::Protocol {
-                registry: reference.registry().to_owned(),
-                detail: format!("index child {} is itself an index", d.digest),
-            }),
-        }
-    });
-    let results = futures::future::join_all(fetches).await;
+    let primary = primary_index(&children, options.wanted);
+    // The primary and the first others up to the cap are fetched; the rest are listed only.
+    let cap = options.max_platforms.max(1);
+    let others = cap - usize::from(primary.is_some());
+    let fetched: Vec<bool> = (0..children.len())
+        .scan(0usize, |taken, i| {
+            Some(if Some(i) == primary {
+                true
+            } else if *taken < others {
+                *taken += 1;
+                true
+            } else {
+                false
+            })
+        })
+        .collect();
+    if fetched.iter().any(|f| !f) {
+        tracing::debug!(
+            reference = %reference,
+            children = children.len(),
+            cap,
+            "index has more platforms than --max-platforms: the rest are listed, not fetched"
+        );
+    }
+    let fetches =
+        children
+            .iter()
+            .zip(&fetched)
+            .filter(|(_, f)| **f)
+            .map(|((_, d), _)| async move {
+                let child = fetcher.manifest(reference, &d.digest, trail).await?;
+                match &child.value {
+                    Manifest::Image(m) => details(fetcher, reference, m, trail).await,
+                    Manifest::Index(_) => Err(FetchError::Registry(RegistryError::Protocol {
+                        registry: reference.registry().to_owned(),
+                        detail: format!("index child {} is itself an index", d.digest),
+                    })),
+                }
+            });
+    let mut results = futures::future::join_all(fetches).await.into_iter();
     let mut primary_error = None;
-    for (i, ((platform, d), result)) in children.iter().zip(results).enumerate() {
+    for (i, ((platform, d), was_fetched)) in children.iter().zip(&fetched).enumerate() {
         let is_primary = Some(i) == primary;
         let mut pf = PlatformFacts {
             platform: platform.clone(),
@@ -317,12 +383,14 @@ async fn fill_index(
             labels: BTreeMap::new(),
             primary: is_primary,
             error: None,
+            not_fetched: !was_fetched,
         };
-        match result {
-            Ok(details) => {
+        match was_fetched.then(|| results.next()).flatten() {
+            None => {}
+            Some(Ok(details)) => {
                 pf.config_digest = Some(details.manifest.config.digest.clone());
                 pf.size = details.manifest.layers_size();
-                pf.created = details.config.created.clone();
+                pf.created = details.config.value.created.clone();
                 pf.layers = details.layers();
                 pf.config = details.config_facts();
                 pf.labels = details.labels();
@@ -332,7 +400,7 @@ async fn fill_index(
                     fill_primary(facts, &details, &[&index.annotations]);
                 }
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 pf.error = Some(e.to_facts_error());
                 if is_primary {
                     primary_error = Some(e);
@@ -345,8 +413,16 @@ async fn fill_index(
         return Err(e);
     }
     if primary.is_none() {
-        let available: Vec<String> = children.iter().map(|(p, _)| p.to_string()).collect();
-        let message = match wanted {
+        const SHOWN: usize = 10;
+        let mut available: Vec<String> = children
+            .iter()
+            .take(SHOWN)
+            .map(|(p, _)| p.to_string())
+            .collect();
+        if children.len() > SHOWN {
+            available.push(format!("and {} more", children.len() - SHOWN));
+        }
+        let message = match options.wanted {
             Some(w) => format!(
                 "no {w} image in {reference} (available: {})",
                 available.join(", ")

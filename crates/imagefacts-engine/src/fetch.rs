@@ -1,18 +1,25 @@
-//! The fewest requests: tags resolved with one `HEAD` (or not at all when the cache knows them),
-//! manifests and configs fetched once per digest however many references share them, in memory
-//! for the run and on disk across runs. Concurrent askers for one digest share one fetch.
+//! The fewest requests, and an honest account of where each answer came from.
+//!
+//! Tags are resolved with one `HEAD` per run (or from the cache, when the user trusts cached tag
+//! answers for a TTL or works `--offline`); manifests and configs are fetched once per digest
+//! however many references share them, in memory for the run and on disk across runs.
+//! Concurrent askers for one digest share one fetch. Each image's [`Trail`] records whether the
+//! registry answered about it in this run, and when any cached answer it used was obtained.
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use imagefacts_model::manifest::{self, ImageConfig, Manifest};
 use imagefacts_model::reference::Target;
 use imagefacts_model::{Digest, Reference};
-use imagefacts_registry::{RegistryClient, RegistryError};
+use imagefacts_registry::RegistryClient;
+use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use crate::cache::DiskCache;
+use crate::error::FetchError;
 
 type Cell<T> = Arc<OnceCell<Arc<T>>>;
 
@@ -42,10 +49,10 @@ impl<K: Eq + Hash + Clone, V> Memo<K, V> {
         let _ = self.cell(key).set(value);
     }
 
-    async fn get_or_try_init<F, Fut>(&self, key: &K, init: F) -> Result<Arc<V>, RegistryError>
+    async fn get_or_try_init<F, Fut>(&self, key: &K, init: F) -> Result<Arc<V>, FetchError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, RegistryError>>,
+        Fut: Future<Output = Result<V, FetchError>>,
     {
         let cell = self.cell(key);
         cell.get_or_try_init(|| async { init().await.map(Arc::new) })
@@ -54,19 +61,69 @@ impl<K: Eq + Hash + Clone, V> Memo<K, V> {
     }
 }
 
-/// A manifest known by digest.
+/// Where one image's facts came from, gathered while they are collected.
+#[derive(Debug, Default)]
+pub(crate) struct Trail {
+    /// The registry answered a request about this reference in this run.
+    asked: AtomicBool,
+    /// A tag answer was taken from the cache without asking (within `--cache-ttl`, or offline).
+    trusted_cached_tag: AtomicBool,
+    /// The oldest time at which a cached answer this image used was obtained.
+    cached_at: Mutex<Option<OffsetDateTime>>,
+}
+
+impl Trail {
+    fn asked(&self) {
+        self.asked.store(true, Ordering::Relaxed);
+    }
+
+    fn cached(&self, at: Option<OffsetDateTime>) {
+        let Some(at) = at else { return };
+        let mut oldest = self.cached_at.lock().unwrap_or_else(|e| e.into_inner());
+        if oldest.is_none_or(|o| at < o) {
+            *oldest = Some(at);
+        }
+    }
+
+    /// Whether the registry answered about this reference in this run.
+    pub(crate) fn was_asked(&self) -> bool {
+        self.asked.load(Ordering::Relaxed)
+    }
+
+    /// Whether a cached tag answer stood in for the registry.
+    pub(crate) fn trusted_cached_tag(&self) -> bool {
+        self.trusted_cached_tag.load(Ordering::Relaxed)
+    }
+
+    /// When the cached answers used were obtained (the oldest of them).
+    pub(crate) fn cached_at(&self) -> Option<OffsetDateTime> {
+        *self.cached_at.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A value and, when it was read from the disk cache, when it had been stored there.
 #[derive(Debug)]
-pub(crate) struct KnownManifest {
-    pub(crate) manifest: Manifest,
+pub(crate) struct Known<T> {
+    pub(crate) value: T,
+    cached_at: Option<OffsetDateTime>,
+}
+
+/// A tag's digest, and whether the registry said so in this run.
+#[derive(Debug)]
+struct TagAnswer {
+    digest: Digest,
+    /// `None`: the registry answered in this run; else when the cached answer was obtained.
+    cached_at: Option<OffsetDateTime>,
 }
 
 /// What every [`Fetcher`] view of a run shares: content is content whoever asked for it.
 #[derive(Debug)]
 struct Caches {
     disk: Option<DiskCache>,
-    manifests: Memo<Digest, KnownManifest>,
-    configs: Memo<Digest, ImageConfig>,
-    tags: Memo<String, Digest>,
+    offline: bool,
+    manifests: Memo<Digest, Known<Manifest>>,
+    configs: Memo<Digest, Known<ImageConfig>>,
+    tags: Memo<String, TagAnswer>,
 }
 
 /// Fetches through the memory and disk caches.
@@ -77,11 +134,13 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    pub(crate) fn new(client: RegistryClient, disk: Option<DiskCache>) -> Fetcher {
+    /// A fetcher asking through `client`; with `offline`, only the caches answer.
+    pub(crate) fn new(client: RegistryClient, disk: Option<DiskCache>, offline: bool) -> Fetcher {
         Fetcher {
             client,
             caches: Arc::new(Caches {
                 disk,
+                offline,
                 manifests: Memo::new(),
                 configs: Memo::new(),
                 tags: Memo::new(),
@@ -101,20 +160,43 @@ impl Fetcher {
         self.caches.disk.as_ref()
     }
 
-    /// The digest a tagged reference points to: from the caches, else one `HEAD`; a registry that
-    /// sends no `Docker-Content-Digest` costs a `GET`, whose manifest is kept.
-    pub(crate) async fn tag_digest(&self, reference: &Reference) -> Result<Digest, RegistryError> {
+    /// Whether no request may be made.
+    pub(crate) fn offline(&self) -> bool {
+        self.caches.offline
+    }
+
+    fn not_cached(&self, what: String) -> Result<(), FetchError> {
+        if self.caches.offline {
+            Err(FetchError::NotCached { what })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The digest a tagged reference points to: one `HEAD` per run, or the cache when its answer
+    /// is trusted (within the TTL, or offline). A registry that sends no `Docker-Content-Digest`
+    /// costs a `GET`, whose manifest is kept.
+    pub(crate) async fn tag_digest(
+        &self,
+        reference: &Reference,
+        trail: &Trail,
+    ) -> Result<Digest, FetchError> {
         if let Target::Digest(d) = reference.target() {
             return Ok(d.clone());
         }
         let key = reference.to_string();
-        let digest = self
+        let answer = self
             .caches
             .tags
             .get_or_try_init(&key, || async {
-                if let Some(d) = self.caches.disk.as_ref().and_then(|c| c.tag(&key)) {
-                    return Ok(d);
+                let cached = self.caches.disk.as_ref().and_then(|c| c.tag(&key));
+                if let Some(t) = cached.filter(|t| t.fresh || self.caches.offline) {
+                    return Ok(TagAnswer {
+                        digest: t.digest,
+                        cached_at: Some(t.stored_at),
+                    });
                 }
+                self.not_cached(format!("tag {key}"))?;
                 let digest = match self.client.head_manifest(reference).await?.digest {
                     Some(d) => d,
                     None => {
@@ -126,19 +208,54 @@ impl Fetcher {
                 if let Some(c) = &self.caches.disk {
                     c.put_tag(&key, &digest);
                 }
-                Ok(digest)
+                Ok(TagAnswer {
+                    digest,
+                    cached_at: None,
+                })
             })
             .await?;
-        Ok((*digest).clone())
+        match answer.cached_at {
+            None => trail.asked(),
+            Some(at) => {
+                trail.trusted_cached_tag.store(true, Ordering::Relaxed);
+                trail.cached(Some(at));
+            }
+        }
+        Ok(answer.digest.clone())
+    }
+
+    /// Asks the registry whether `reference` still exists and may be read (one `HEAD`), for an
+    /// image whose content the caches supplied entirely.
+    pub(crate) async fn confirm(
+        &self,
+        reference: &Reference,
+        trail: &Trail,
+    ) -> Result<(), FetchError> {
+        let head = self.client.head_manifest(reference).await?;
+        trail.asked();
+        match (reference.target(), head.digest) {
+            (Target::Digest(want), Some(got)) if *want != got => Err(FetchError::Registry(
+                imagefacts_registry::RegistryError::DigestMismatch {
+                    url: reference.to_string(),
+                    expected: want.clone(),
+                    actual: got,
+                },
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn remember_manifest(&self, digest: &Digest, bytes: &[u8], manifest: Manifest) {
         if let Some(c) = &self.caches.disk {
             c.put_blob(digest, bytes);
         }
-        self.caches
-            .manifests
-            .insert(digest, Arc::new(KnownManifest { manifest }));
+        self.caches.manifests.insert(
+            digest,
+            Arc::new(Known {
+                value: manifest,
+                cached_at: None,
+            }),
+        );
     }
 
     /// The manifest `digest` of `reference`'s repository: memory, disk, or one `GET`.
@@ -146,26 +263,39 @@ impl Fetcher {
         &self,
         reference: &Reference,
         digest: &Digest,
-    ) -> Result<Arc<KnownManifest>, RegistryError> {
-        self.caches
+        trail: &Trail,
+    ) -> Result<Arc<Known<Manifest>>, FetchError> {
+        let known = self
+            .caches
             .manifests
             .get_or_try_init(digest, || async {
-                let cached = self.caches.disk.as_ref().and_then(|c| c.blob(digest));
-                if let Some(Ok(manifest)) = cached.map(|b| manifest::parse_manifest(&b, None)) {
-                    return Ok(KnownManifest { manifest });
+                let disk = self.caches.disk.as_ref();
+                if let Some(manifest) = disk
+                    .and_then(|c| c.blob(digest))
+                    .and_then(|b| manifest::parse_manifest(&b, None).ok())
+                {
+                    return Ok(Known {
+                        value: manifest,
+                        cached_at: disk.and_then(|c| c.blob_time(digest)),
+                    });
                 }
+                self.not_cached(format!("manifest {digest}"))?;
                 let fetched = self
                     .client
                     .get_manifest(&reference.with_digest(digest.clone()))
                     .await?;
-                if let Some(c) = &self.caches.disk {
+                trail.asked();
+                if let Some(c) = disk {
                     c.put_blob(&fetched.digest, &fetched.bytes);
                 }
-                Ok(KnownManifest {
-                    manifest: fetched.manifest,
+                Ok(Known {
+                    value: fetched.manifest,
+                    cached_at: None,
                 })
             })
-            .await
+            .await?;
+        trail.cached(known.cached_at);
+        Ok(known)
     }
 
     /// The config blob `digest`: memory, disk, or one `GET` from `reference`'s repository.
@@ -173,23 +303,38 @@ impl Fetcher {
         &self,
         reference: &Reference,
         digest: &Digest,
-    ) -> Result<Arc<ImageConfig>, RegistryError> {
-        self.caches
+        trail: &Trail,
+    ) -> Result<Arc<Known<ImageConfig>>, FetchError> {
+        let known = self
+            .caches
             .configs
             .get_or_try_init(digest, || async {
-                let cached = self.caches.disk.as_ref().and_then(|c| c.blob(digest));
-                if let Some(Ok(config)) = cached.map(|b| manifest::parse_config(&b)) {
-                    return Ok(config);
+                let disk = self.caches.disk.as_ref();
+                if let Some(config) = disk
+                    .and_then(|c| c.blob(digest))
+                    .and_then(|b| manifest::parse_config(&b).ok())
+                {
+                    return Ok(Known {
+                        value: config,
+                        cached_at: disk.and_then(|c| c.blob_time(digest)),
+                    });
                 }
+                self.not_cached(format!("config {digest}"))?;
                 let (bytes, config) = self
                     .client
                     .get_config(reference.registry(), reference.repository(), digest)
                     .await?;
-                if let Some(c) = &self.caches.disk {
+                trail.asked();
+                if let Some(c) = disk {
                     c.put_blob(digest, &bytes);
                 }
-                Ok(config)
+                Ok(Known {
+                    value: config,
+                    cached_at: None,
+                })
             })
-            .await
+            .await?;
+        trail.cached(known.cached_at);
+        Ok(known)
     }
 }

@@ -3,8 +3,11 @@
 //!
 //! - Each distinct reference is one unit of work, however often it is listed; manifests and
 //!   configs are fetched once per digest (single-flight in memory, content-addressed on disk).
-//! - A tag costs one `HEAD` (free on Docker Hub), or nothing while its cache entry is fresh; a
-//!   reference pinned by digest, or whose running digest the cluster reported, needs no resolution.
+//! - Every run asks the registry about every reference: a tag costs one `HEAD` (free on Docker
+//!   Hub), and content the caches hold is not fetched again; a reference pinned by digest, or
+//!   whose running digest the cluster reported, needs no resolution (one `HEAD` confirms it when
+//!   its content is cached). Trusting cached tag answers is opt-in ([`CollectOptions::cache_ttl`]);
+//!   [`CollectOptions::offline`] answers from the cache alone. Each entry's `source` says which.
 //! - Up to [`CollectOptions::concurrency`] images at once; per-registry limits and retries live in
 //!   the client.
 //! - A failure becomes a typed error in that image's entry, handled per [`Fallback`]; an overall
@@ -29,12 +32,13 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use imagefacts_model::discovery::{ImageUse, SecretRef};
-use imagefacts_model::facts::{ErrorKind, FactsError, ImageFacts, SOURCE_CACHE};
+use imagefacts_model::facts::{ErrorKind, FactsError, ImageFacts, SOURCE_CACHE, SOURCE_REGISTRY};
 use imagefacts_model::{Platform, Reference};
 use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient};
 use time::OffsetDateTime;
 
 pub mod cache;
+mod error;
 mod events;
 mod facts;
 mod fetch;
@@ -72,9 +76,17 @@ pub struct CollectOptions {
     pub deadline: Option<Duration>,
     /// On-disk cache directory (`None`: memory only).
     pub cache_dir: Option<PathBuf>,
-    /// How long a cached tag → digest entry is trusted.
+    /// How long a cached tag → digest answer is trusted without asking the registry (default 0:
+    /// always ask).
     pub cache_ttl: Duration,
+    /// Make no request: answer from the cache alone.
+    pub offline: bool,
+    /// Platforms of an index fetched at most; the rest are listed with their digests only.
+    pub max_platforms: usize,
 }
+
+/// Default of [`CollectOptions::max_platforms`]: real images have at most a few dozen.
+pub const DEFAULT_MAX_PLATFORMS: usize = 64;
 
 impl Default for CollectOptions {
     fn default() -> Self {
@@ -84,7 +96,9 @@ impl Default for CollectOptions {
             fallback: Fallback::BestEffort,
             deadline: None,
             cache_dir: None,
-            cache_ttl: Duration::from_secs(3600),
+            cache_ttl: Duration::ZERO,
+            offline: false,
+            max_platforms: DEFAULT_MAX_PLATFORMS,
         }
     }
 }
@@ -145,7 +159,7 @@ impl Collector {
             None => None,
         };
         Ok(Collector {
-            fetcher: Fetcher::new(client, disk),
+            fetcher: Fetcher::new(client, disk, options.offline),
             options,
             events: Arc::new(NoEvents),
             pull_secrets: BTreeMap::new(),
@@ -222,10 +236,11 @@ impl Collector {
         self.events.event(&Event::Started {
             total: requests.len(),
         });
+        // A deadline too far to represent is no deadline.
         let deadline = self
             .options
             .deadline
-            .map(|d| tokio::time::Instant::now() + d);
+            .and_then(|d| tokio::time::Instant::now().checked_add(d));
         let mut done: Vec<Option<ImageFacts>> = vec![None; units.len()];
         let mut stream = futures::stream::iter(units.iter().enumerate())
             .map(|(u, &i)| {
@@ -307,12 +322,16 @@ impl Collector {
         };
         let wanted = self.options.platform.as_ref();
         let fetcher = self.fetcher_for(request);
+        let image_options = facts::ImageOptions {
+            wanted,
+            max_platforms: self.options.max_platforms,
+        };
         let mut f = facts::collect_image(
             &fetcher,
             &request.reference,
             &reference,
             request.usage.as_ref(),
-            wanted,
+            &image_options,
         )
         .await;
         let cache_key = format!(
@@ -321,7 +340,7 @@ impl Collector {
         );
         match (&f.error, self.options.fallback) {
             (None, _) => {
-                if let Some(disk) = self.fetcher.disk() {
+                if let (Some(disk), SOURCE_REGISTRY) = (self.fetcher.disk(), f.source.as_str()) {
                     disk.put_facts(&cache_key, &f);
                 }
             }

@@ -151,7 +151,9 @@ pub struct ImageFacts {
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "String", extend("format" = "date-time"))]
     pub collected_at: OffsetDateTime,
-    /// Where the facts came from: `registry` or `cache`.
+    /// Where the facts came from: `registry` when the registry answered about this reference in
+    /// this run, `cache` when only the cache did (`--offline`, a tag trusted within
+    /// `--cache-ttl`, or `--fallback cached`; `collectedAt` is then when the cache learnt it).
     #[serde(default)]
     pub source: String,
     /// Why collection failed, when it did.
@@ -210,7 +212,7 @@ impl ImageFacts {
 
 /// [`ImageFacts::source`] for facts read from a registry.
 pub const SOURCE_REGISTRY: &str = "registry";
-/// [`ImageFacts::source`] for facts served from the on-disk cache after the registry failed.
+/// [`ImageFacts::source`] for facts the on-disk cache answered without the registry.
 pub const SOURCE_CACHE: &str = "cache";
 
 /// One layer.
@@ -286,6 +288,9 @@ pub struct PlatformFacts {
     /// Why this platform's facts are missing, when they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<FactsError>,
+    /// Set when this platform was listed from the index but not fetched (past `--max-platforms`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_fetched: bool,
 }
 
 /// A child of an index that is not a runnable image.
@@ -383,6 +388,8 @@ pub enum ErrorKind {
     TooLarge,
     /// The registry answered with an unexpected error or malformed content.
     Server,
+    /// `--offline`, and the cache does not hold what the facts need.
+    NotCached,
 }
 
 impl ErrorKind {
@@ -400,6 +407,7 @@ impl ErrorKind {
             ErrorKind::DigestMismatch => "digestMismatch",
             ErrorKind::TooLarge => "tooLarge",
             ErrorKind::Server => "server",
+            ErrorKind::NotCached => "notCached",
         }
     }
 }
@@ -458,7 +466,10 @@ pub struct Summary {
     /// Error count per registry and class.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub errors_by_registry: BTreeMap<String, BTreeMap<ErrorKind, usize>>,
-    /// Entries served from the cache because their registry failed.
+    /// Entries whose registry answered in this run (`source: "registry"`).
+    #[serde(default)]
+    pub from_registry: usize,
+    /// Entries answered by the cache alone (`source: "cache"`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub from_cache: usize,
     /// Pull rate limits the registries announced, by registry.
@@ -482,11 +493,12 @@ impl Summary {
             .map(|f| (f.registry.as_str(), f.repository.as_str()))
             .collect();
         let mut seen = BTreeSet::new();
-        let total_size = facts
-            .iter()
-            .filter(|f| f.digest.as_ref().is_none_or(|d| seen.insert(d.clone())))
-            .map(|f| f.size)
-            .sum();
+        let total_size = crate::manifest::sum_sizes(
+            facts
+                .iter()
+                .filter(|f| f.digest.as_ref().is_none_or(|d| seen.insert(d.clone())))
+                .map(|f| f.size),
+        );
         let mut errors_by_kind = BTreeMap::new();
         let mut errors_by_registry: BTreeMap<String, BTreeMap<ErrorKind, usize>> = BTreeMap::new();
         for f in facts {
@@ -507,6 +519,7 @@ impl Summary {
             collection_errors: facts.iter().filter(|f| f.error.is_some()).count(),
             errors_by_kind,
             errors_by_registry,
+            from_registry: facts.iter().filter(|f| f.source == SOURCE_REGISTRY).count(),
             from_cache: facts.iter().filter(|f| f.source == SOURCE_CACHE).count(),
             rate_limits: BTreeMap::new(),
             redactions: 0,

@@ -21,8 +21,9 @@ pub struct Descriptor {
     pub media_type: String,
     /// Digest of the referenced content.
     pub digest: Digest,
-    /// Size in bytes of the referenced content.
-    #[serde(default)]
+    /// Size in bytes of the referenced content (an int64 in the OCI spec: larger values are
+    /// rejected).
+    #[serde(default, deserialize_with = "int64_size")]
     pub size: u64,
     /// Platform of a manifest referenced from an index.
     #[serde(default)]
@@ -97,10 +98,33 @@ pub struct ImageManifest {
     pub artifact_type: Option<String>,
 }
 
+/// The largest size the OCI spec (an int64) and upstream troubleshoot's `size` can hold.
+pub const MAX_SIZE: u64 = i64::MAX as u64;
+
+/// A descriptor's `size`: a non-negative integer that fits an int64.
+fn int64_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let size = u64::deserialize(d)?;
+    if size > MAX_SIZE {
+        return Err(serde::de::Error::custom(format!(
+            "size {size} does not fit an int64"
+        )));
+    }
+    Ok(size)
+}
+
+/// Sums sizes without wrapping: the total saturates at [`MAX_SIZE`].
+pub fn sum_sizes(sizes: impl IntoIterator<Item = u64>) -> u64 {
+    sizes
+        .into_iter()
+        .fold(0u64, u64::saturating_add)
+        .min(MAX_SIZE)
+}
+
 impl ImageManifest {
-    /// Sum of the layer sizes, as upstream troubleshoot reports an image's `size`.
+    /// Sum of the layer sizes, as upstream troubleshoot reports an image's `size` (saturating
+    /// at [`MAX_SIZE`], never wrapping).
     pub fn layers_size(&self) -> u64 {
-        self.layers.iter().map(|l| l.size).sum()
+        sum_sizes(self.layers.iter().map(|l| l.size))
     }
 }
 
@@ -365,6 +389,37 @@ mod tests {
         };
         assert_eq!(img.media_type, media_type::OCI_MANIFEST);
         assert_eq!(img.layers_size(), 12);
+    }
+
+    #[test]
+    fn hostile_sizes_neither_wrap_nor_overflow_int64() {
+        let half = 1u64 << 62;
+        let layer = |size: u64| {
+            format!(
+                r#"{{"digest":"{}","size":{size}}}"#,
+                Digest::sha256_of(size.to_string().as_bytes())
+            )
+        };
+        let doc = |a: u64, b: u64| {
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"digest":"{}","size":3}},"layers":[{},{}]}}"#,
+                media_type::OCI_MANIFEST,
+                Digest::sha256_of(b"c"),
+                layer(a),
+                layer(b)
+            )
+        };
+        // Two layers of 2^63 bytes: each is more than an int64 holds, so the manifest is malformed.
+        let err = parse_manifest(doc(1 << 63, 1 << 63).as_bytes(), None).unwrap_err();
+        assert!(err.to_string().contains("int64"), "{err}");
+        // Each fits but the sum does not: it saturates instead of wrapping to a small number.
+        let Manifest::Image(img) = parse_manifest(doc(MAX_SIZE, half).as_bytes(), None).unwrap()
+        else {
+            panic!("an image manifest")
+        };
+        assert_eq!(img.layers_size(), MAX_SIZE);
+        assert_eq!(sum_sizes([u64::MAX, u64::MAX]), MAX_SIZE);
+        assert_eq!(sum_sizes([1, 2]), 3);
     }
 
     #[test]
