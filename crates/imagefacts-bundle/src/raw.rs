@@ -19,6 +19,9 @@ use crate::error::{BundleError, Result};
 pub(crate) const BLOCK: usize = 512;
 /// Largest extension record (long name, long link, PAX header) accepted.
 const MAX_EXTENSION: u64 = 1024 * 1024;
+/// Largest sum of an entry's header bytes (every extension record, the header block and old-GNU
+/// sparse extension blocks): a stream of records that never reaches its entry is refused here.
+const MAX_HEADER_BYTES: usize = 2 * 1024 * 1024;
 /// Read buffer for data.
 const CHUNK: usize = 128 * 1024;
 
@@ -187,14 +190,32 @@ impl<R: Read> RawReader<R> {
         }
     }
 
+    /// Refuses an entry whose header bytes would pile up past [`MAX_HEADER_BYTES`].
+    fn check_header_bytes(&self, total: u64, at: u64, name: &[u8]) -> Result<()> {
+        if total <= MAX_HEADER_BYTES as u64 {
+            return Ok(());
+        }
+        Err(self.corrupt(
+            at,
+            format!(
+                "the headers of entry {:?} exceed {MAX_HEADER_BYTES} bytes (GNU long names, PAX records or sparse maps without end)",
+                String::from_utf8_lossy(trim_nul(name))
+            ),
+        ))
+    }
+
     /// Reads `size` bytes of extension data plus padding, appending all of it to `raw`.
-    fn read_padded(&mut self, size: u64, raw: &mut Vec<u8>) -> Result<Vec<u8>> {
+    fn read_padded(&mut self, size: u64, raw: &mut Vec<u8>, name: &[u8]) -> Result<Vec<u8>> {
         if size > MAX_EXTENSION {
             return Err(self.corrupt(
                 self.offset,
-                format!("extension record of {size} bytes (limit {MAX_EXTENSION})"),
+                format!(
+                    "extension record {:?} of {size} bytes (limit {MAX_EXTENSION})",
+                    String::from_utf8_lossy(trim_nul(name))
+                ),
             ));
         }
+        self.check_header_bytes(raw.len() as u64 + padded_len(size), self.offset, name)?;
         let padded = padded_len(size) as usize;
         let start = raw.len();
         raw.resize(start + padded, 0);
@@ -228,12 +249,14 @@ impl<R: Read> RawReader<R> {
             }
             check_checksum(&block).map_err(|reason| self.corrupt(at, reason))?;
             raw.extend_from_slice(&block);
+            let name = block[..100].to_vec();
+            self.check_header_bytes(raw.len() as u64, at, &name)?;
             let header = tar::Header::from_byte_slice(&block);
             let type_flag = block[156];
             let entry_size = numeric(&block[124..136], "size").map_err(|r| self.corrupt(at, r))?;
             match type_flag {
                 b'L' | b'K' | b'x' => {
-                    let data = self.read_padded(entry_size, &mut raw)?;
+                    let data = self.read_padded(entry_size, &mut raw, &name)?;
                     match type_flag {
                         b'L' => ext.long_name = Some(trim_nul(&data).to_vec()),
                         b'K' => ext.long_link = Some(trim_nul(&data).to_vec()),
@@ -246,7 +269,7 @@ impl<R: Read> RawReader<R> {
                     if raw.len() > BLOCK {
                         return Err(self.corrupt(at, "global header after an extension record"));
                     }
-                    let data = self.read_padded(entry_size, &mut raw)?;
+                    let data = self.read_padded(entry_size, &mut raw, &name)?;
                     parse_pax(&data).map_err(|r| self.corrupt(at, r))?;
                     return Ok(Some(self.entry(raw, &block, &ext, 0, at)?));
                 }
@@ -264,6 +287,7 @@ impl<R: Read> RawReader<R> {
                             let mut more = [0u8; BLOCK];
                             self.fill_all(&mut more)?;
                             raw.extend_from_slice(&more);
+                            self.check_header_bytes(raw.len() as u64, at, &name)?;
                             if more[504] == 0 {
                                 break;
                             }

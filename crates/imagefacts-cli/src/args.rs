@@ -267,9 +267,19 @@ pub struct CollectArgs {
     #[arg(long)]
     pub no_cache: bool,
 
-    /// How long a cached tag → digest answer is trusted.
-    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = parse_duration)]
+    /// Trust a cached tag → digest answer this long without asking the registry (entries then
+    /// say `source: "cache"`); by default every run asks about every reference.
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = parse_duration)]
     pub cache_ttl: Duration,
+
+    /// Make no request at all: answer from the cache alone (entries say `source: "cache"`;
+    /// what the cache lacks is a `notCached` error).
+    #[arg(long, conflicts_with = "no_cache")]
+    pub offline: bool,
+
+    /// Platforms of a multi-platform image fetched at most; the rest are listed, marked not fetched.
+    #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_platforms: u32,
 
     /// Progress on stderr: a bar on a terminal (auto), JSON lines, or nothing.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
@@ -304,26 +314,45 @@ pub enum ProgressArg {
     None,
 }
 
-/// Parses `250ms`, `90s`, `5m`, `2h` or a bare number of seconds.
+/// The longest duration any flag accepts.
+const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Parses `250ms`, `90s`, `5m`, `2h`, `1d` or a bare number of seconds, up to 30 days.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 90s, 5m, 1h"))?;
-    let secs = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+    let too_long = || format!("{s:?} is too long (at most 30d)");
+    let n: u64 = match digits.parse() {
+        Ok(n) => n,
+        Err(_) if !digits.is_empty() => return Err(too_long()),
+        Err(_) => return Err(format!("invalid duration {s:?}: expected e.g. 90s, 5m, 1h")),
+    };
+    let per_unit = match unit {
+        "ms" => {
+            let d = Duration::from_millis(n);
+            return if d > MAX_DURATION {
+                Err(too_long())
+            } else {
+                Ok(d)
+            };
+        }
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 24 * 3600,
         _ => {
             return Err(format!(
-                "invalid duration {s:?}: unit must be ms, s, m or h"
+                "invalid duration {s:?}: unit must be ms, s, m, h or d"
             ));
         }
     };
-    Ok(Duration::from_secs(secs))
+    let d = n
+        .checked_mul(per_unit)
+        .map(Duration::from_secs)
+        .filter(|d| *d <= MAX_DURATION)
+        .ok_or_else(too_long)?;
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -337,8 +366,21 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86400)));
         assert!(parse_duration("").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("5w").is_err());
         assert!(parse_duration("m").is_err());
+        for huge in [
+            "18446744073709551615s",
+            "18446744073709551616",
+            "18446744073709551615m",
+            "99999999999999999999999h",
+            "31d",
+            "2592000001ms",
+        ] {
+            let err = parse_duration(huge).unwrap_err();
+            assert!(err.contains("too long"), "{huge}: {err}");
+        }
+        assert_eq!(parse_duration("30d"), Ok(MAX_DURATION));
     }
 }

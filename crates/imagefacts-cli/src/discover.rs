@@ -36,8 +36,18 @@ pub(crate) fn source_and_filter(args: &SourceArgs) -> (Source, NamespaceFilter) 
     (source, filter)
 }
 
+/// Refuses an unsafe or malformed bundle before discovery reads it (the bundle reader's checks:
+/// paths, links, header sizes).
+fn check_source(source: &Source) -> anyhow::Result<()> {
+    if let Source::Bundle(path) = source {
+        imagefacts_bundle::Bundle::open(path)?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn discover(args: &SourceArgs) -> anyhow::Result<Discovered> {
     let (source, filter) = source_and_filter(args);
+    check_source(&source)?;
     Ok(imagefacts_discovery::discover(&source, &filter).await?)
 }
 
@@ -46,6 +56,7 @@ pub(crate) async fn discover_with_objects(
     args: &SourceArgs,
 ) -> anyhow::Result<(Discovered, Vec<imagefacts_discovery::KeptObject>)> {
     let (source, filter) = source_and_filter(args);
+    check_source(&source)?;
     Ok(imagefacts_discovery::discover_with_objects(&source, &filter).await?)
 }
 

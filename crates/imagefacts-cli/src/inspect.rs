@@ -66,6 +66,8 @@ fn collect_options(args: &CollectArgs) -> CollectOptions {
         deadline: args.deadline,
         cache_dir,
         cache_ttl: args.cache_ttl,
+        offline: args.offline,
+        max_platforms: args.max_platforms as usize,
     }
 }
 

@@ -8,6 +8,8 @@ mod cluster;
 mod discovery;
 mod errors;
 mod faults;
+mod honest;
+mod hostile;
 mod inspect;
 mod requests;
 mod schema;

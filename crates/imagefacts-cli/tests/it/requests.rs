@@ -51,7 +51,7 @@ fn push_images(reg: &Registry, n: usize, distinct: bool) -> Vec<String> {
     refs
 }
 
-/// N distinct single-platform tagged images in one run: one `/v2/` ping, one HEAD per tag, one
+/// N distinct single-platform tagged images in one run: no `/v2/` ping, one HEAD per tag, one
 /// manifest GET and one config GET per distinct digest, nothing else.
 #[test]
 fn cold_run_distinct_images() {
@@ -62,15 +62,23 @@ fn cold_run_distinct_images() {
     let run = inspect(&reg.imagefacts_args(), &refs);
     assert_eq!(run.status, 0, "{}", run.stderr);
     let log = reg.access_log();
-    assert_eq!(count(&log), (1, N, N, N, 0), "{log:#?}");
+    assert_eq!(count(&log), (0, N, N, N, 0), "{log:#?}");
     assert!(log.iter().all(|e| e.status == 200), "{log:#?}");
 }
 
-/// One image under N repository names: N HEADs, but its manifest and config fetched once; the
-/// second run with the same cache makes no request at all (tags within their TTL); references
-/// pinned by digest make none either.
+fn sources(run: &crate::support::Run) -> Vec<String> {
+    run.facts()
+        .iter()
+        .map(|f| f["source"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// One image under N repository names: N HEADs, but its manifest and config fetched once. A warm
+/// run asks the registry about every reference again (one HEAD each) and fetches nothing;
+/// trusting cached tags (`--cache-ttl`) or `--offline` makes no request at all and says so
+/// (`source: "cache"`, the original `collectedAt`).
 #[test]
-fn shared_digests_are_fetched_once_and_warm_runs_are_free() {
+fn shared_digests_are_fetched_once_and_warm_runs_only_revalidate() {
     const N: usize = 8;
     let reg = Registry::start(RegistryKind::Plain).unwrap();
     let refs = push_images(&reg, N, false);
@@ -81,16 +89,16 @@ fn shared_digests_are_fetched_once_and_warm_runs_are_free() {
     let cold = inspect(&flags, &refs);
     assert_eq!(cold.status, 0, "{}", cold.stderr);
     let log = reg.access_log();
-    assert_eq!(count(&log), (1, N, 1, 1, 0), "{log:#?}");
+    assert_eq!(count(&log), (0, N, 1, 1, 0), "{log:#?}");
+    assert_eq!(sources(&cold), vec!["registry"; N]);
+    assert_eq!(cold.json()["summary"]["fromRegistry"], N);
 
+    // Warm: the registry is asked about every reference (one HEAD), nothing is fetched.
     reg.clear_access_log();
     let warm = inspect(&flags, &refs);
     assert_eq!(warm.status, 0, "{}", warm.stderr);
-    assert_eq!(
-        count(&reg.access_log()),
-        (0, 0, 0, 0, 0),
-        "warm run, tags fresh"
-    );
+    assert_eq!(count(&reg.access_log()), (0, N, 0, 0, 0), "warm run");
+    assert_eq!(sources(&warm), vec!["registry"; N]);
     let strip = |v: &serde_json::Value| {
         let mut v = v.clone();
         for f in v.as_array_mut().unwrap() {
@@ -102,16 +110,35 @@ fn shared_digests_are_fetched_once_and_warm_runs_are_free() {
         strip(&cold.json()["imageFacts"]),
         strip(&warm.json()["imageFacts"])
     );
+    let collected = |run: &crate::support::Run| -> Vec<String> {
+        run.facts()
+            .iter()
+            .map(|f| f["collectedAt"].as_str().unwrap().to_owned())
+            .collect()
+    };
 
-    // Tags past their TTL: one HEAD each, still no manifest or config GET.
-    reg.clear_access_log();
-    let mut stale = flags.clone();
-    stale.extend(["--cache-ttl".to_owned(), "0s".to_owned()]);
-    let run = inspect(&stale, &refs);
-    assert_eq!(run.status, 0);
-    assert_eq!(count(&reg.access_log()), (1, N, 0, 0, 0));
+    // Opting in to trust cached tags: no request, and the entries say the cache answered,
+    // with the time the registry last did.
+    for extra in [&["--cache-ttl", "1h"][..], &["--offline"][..]] {
+        reg.clear_access_log();
+        let mut trusting = flags.clone();
+        trusting.extend(extra.iter().map(|s| (*s).to_owned()));
+        let run = inspect(&trusting, &refs);
+        assert_eq!(run.status, 0, "{extra:?}: {}", run.stderr);
+        assert_eq!(count(&reg.access_log()), (0, 0, 0, 0, 0), "{extra:?}");
+        assert_eq!(sources(&run), vec!["cache"; N], "{extra:?}");
+        assert_eq!(run.json()["summary"]["fromCache"], N);
+        assert_eq!(run.json()["summary"]["fromRegistry"], 0);
+        // To the second (the cache keeps whole seconds): not later than the last registry answer.
+        for (then, now) in collected(&warm).iter().zip(collected(&run)) {
+            assert!(
+                now[..19] <= then[..19],
+                "{extra:?}: collectedAt {now} is not the cached time"
+            );
+        }
+    }
 
-    // Pinned by digest: nothing to ask at all.
+    // Pinned by digest, content cached: one HEAD each confirms existence and access.
     let digest = cold.facts()[0]["digest"].as_str().unwrap().to_owned();
     let pinned: Vec<String> = refs
         .iter()
@@ -125,5 +152,16 @@ fn shared_digests_are_fetched_once_and_warm_runs_are_free() {
     reg.clear_access_log();
     let run = imagefacts(&args(&["inspect".to_owned()], &args(&flags, &pinned)));
     assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(count(&reg.access_log()), (0, N, 0, 0, 0));
+    assert_eq!(sources(&run), vec!["registry"; N]);
+
+    // Offline with something the cache never saw: a typed error, still no request.
+    reg.clear_access_log();
+    let mut offline = flags.clone();
+    offline.push("--offline".to_owned());
+    let unknown = vec![format!("{}/count/never:seen", reg.host())];
+    let run = inspect(&offline, &unknown);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert_eq!(run.facts()[0]["error"]["kind"], "notCached");
     assert_eq!(count(&reg.access_log()), (0, 0, 0, 0, 0));
 }

@@ -68,6 +68,29 @@ pub(crate) fn imagefacts_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str
     finish(cmd.output().expect("imagefacts runs"))
 }
 
+/// Runs `imagefacts ARGS` under `/usr/bin/time`; returns the run and its peak RSS in KiB.
+pub(crate) fn imagefacts_measured<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Run, u64) {
+    let cache = tempfile::tempdir().expect("temp cache dir");
+    let rss_file = cache.path().join("rss");
+    let out = Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss_file)
+        .arg(env!("CARGO_BIN_EXE_imagefacts"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env("IMAGEFACTS_CACHE_DIR", cache.path().join("cache"))
+        .output()
+        .expect("/usr/bin/time runs (Debian package `time`)");
+    let rss = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()))
+        .expect("/usr/bin/time wrote the peak RSS");
+    (finish(out), rss)
+}
+
 /// `[prefix..., refs...]` as owned strings.
 pub(crate) fn args(prefix: &[String], rest: &[String]) -> Vec<String> {
     prefix.iter().chain(rest).cloned().collect()
