@@ -254,8 +254,35 @@ pub fn add_to_bundle(
     files: &[BundleFile],
     force: bool,
 ) -> Result<AddReport> {
+    plan(files)?;
+    Bundle::open(input)?.add(output, files, force)
+}
+
+impl Bundle {
+    /// [`add_to_bundle`] on a bundle already opened (and so already checked): the input is read
+    /// once more, to be copied, and the output once, to be verified.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_to_bundle`].
+    pub fn add(
+        &self,
+        output: Option<&Path>,
+        files: &[BundleFile],
+        force: bool,
+    ) -> Result<AddReport> {
+        add_to_opened(self, output, files, force)
+    }
+}
+
+fn add_to_opened(
+    bundle: &Bundle,
+    output: Option<&Path>,
+    files: &[BundleFile],
+    force: bool,
+) -> Result<AddReport> {
     let plan = plan(files)?;
-    let bundle = Bundle::open(input)?;
+    let input = bundle.path();
     let replaced: Vec<String> = bundle
         .items()
         .iter()
@@ -295,10 +322,10 @@ pub fn add_to_bundle(
     }
     if bundle.format() == BundleFormat::Directory {
         return match output {
-            None => dirbundle::add_in_place(&bundle, &plan, force, replaced),
+            None => dirbundle::add_in_place(bundle, &plan, force, replaced),
             Some(o) => {
                 let target = output_target(o, &format!("{}.tar.gz", bundle.top_dir()))?;
-                dirbundle::pack(&bundle, &target, &plan, replaced)
+                dirbundle::pack(bundle, &target, &plan, replaced)
             }
         };
     }

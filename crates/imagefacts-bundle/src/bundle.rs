@@ -71,6 +71,34 @@ pub enum FileContents {
     },
 }
 
+pub use imagefacts_model::files::{FileVisitor, NoFiles};
+
+/// The data of the current archive entry as a [`Read`]; the first bundle error is kept.
+struct EntryData<'a, R> {
+    reader: &'a mut RawReader<R>,
+    error: Option<BundleError>,
+}
+
+impl<R: Read> Read for EntryData<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.error.is_some() {
+            return Err(std::io::Error::other("the bundle could not be read"));
+        }
+        self.reader.read_data(buf).map_err(|e| {
+            let io = std::io::Error::other(e.to_string());
+            self.error = Some(e);
+            io
+        })
+    }
+}
+
+/// The path of an archive entry below its first component, when the name is plain (no `..`,
+/// not absolute); what the safety check will later confirm.
+fn relative_name(name: &[u8]) -> Option<String> {
+    let parts = safety::components(name).ok()?;
+    (parts.len() > 1).then(|| lossy(&parts[1..].join(&b'/')))
+}
+
 /// A support bundle opened for reading: every entry has been checked (see the crate docs), and
 /// nothing has been extracted or written.
 ///
@@ -114,26 +142,68 @@ impl Bundle {
     /// [`BundleError::UnsupportedEntry`] for multi-volume archives and, in directories,
     /// sockets, FIFOs and devices.
     pub fn open(path: &Path) -> Result<Bundle> {
+        Bundle::open_with(path, &mut NoFiles)
+    }
+
+    /// [`Bundle::open`], offering the regular files to `visitor` as they are read: an archive is
+    /// read once for both. Nothing the visitor saw may be used unless this returns `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Bundle::open`].
+    pub fn open_with(path: &Path, visitor: &mut dyn FileVisitor) -> Result<Bundle> {
         let meta = fs::metadata(path).map_err(|e| BundleError::io("open", path, e))?;
         if meta.is_dir() {
             let (top, items) = dirbundle::scan(path)?;
-            return Bundle::new(path, BundleFormat::Directory, top, items);
+            let bundle = Bundle::new(path, BundleFormat::Directory, top, items)?;
+            bundle.visit_directory(visitor)?;
+            return Ok(bundle);
         }
         let (mut reader, compression) = raw::open(path)?;
         let mut items = Vec::new();
+        let mut top: Option<Vec<u8>> = None;
         loop {
             let entry = match reader.next_entry() {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
-                Err(BundleError::Corrupt { offset: 0, .. }) if items.is_empty() => {
+                // Nothing reads as a tar entry: whatever it is, it is no bundle.
+                Err(BundleError::Corrupt { .. }) if items.is_empty() => {
                     return Err(BundleError::NotABundle {
                         path: path.to_owned(),
-                        reason: "it is neither a tar archive nor a gzipped one".into(),
+                        reason: match compression {
+                            Compression::Gzip => "it is gzipped, but not a tar archive".into(),
+                            Compression::None => {
+                                "it is neither a tar archive nor a gzipped one".into()
+                            }
+                        },
                     });
                 }
                 Err(e) => return Err(e),
             };
             items.push(item_of(&entry));
+            if entry.kind != EntryKind::File {
+                continue;
+            }
+            // Only entries under the first top directory seen; the safety check refuses others.
+            let first = safety::components(&entry.path)
+                .ok()
+                .and_then(|p| p.first().map(|f| f.to_vec()));
+            if first.is_some() && top.is_none() {
+                top.clone_from(&first);
+            }
+            let Some(rel) = relative_name(&entry.path).filter(|_| first == top) else {
+                continue;
+            };
+            if visitor.wants(&rel, entry.size) {
+                let mut data = EntryData {
+                    reader: &mut reader,
+                    error: None,
+                };
+                visitor.visit(&rel, entry.size, &mut data);
+                if let Some(e) = data.error {
+                    return Err(e);
+                }
+            }
         }
         reader.finish()?;
         let candidates: Vec<Candidate<'_>> = items
@@ -289,6 +359,29 @@ impl Bundle {
         Ok(out)
     }
 
+    /// Offers the regular files of a directory bundle to `visitor`, each opened without
+    /// following links and checked to be the file scanned.
+    fn visit_directory(&self, visitor: &mut dyn FileVisitor) -> Result<()> {
+        for (e, &i) in self.entries.iter().zip(&self.entry_item) {
+            if e.kind != EntryKind::File || !visitor.wants(&e.path, e.size) {
+                continue;
+            }
+            let fs_item = self.items[i].fs.as_ref().expect("directory items have fs");
+            let (file, size) = dirbundle::open_scanned(&self.path, fs_item)?;
+            let mut error = None;
+            let mut reader = ReadErrors {
+                inner: std::io::BufReader::with_capacity(256 * 1024, file),
+                path: &fs_item.abs,
+                error: &mut error,
+            };
+            visitor.visit(&e.path, size, &mut reader);
+            if let Some(err) = error {
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the entry number `index` from `reader` and checks it is the one scanned at open.
     pub(crate) fn next_same<R: Read>(
         &self,
@@ -313,6 +406,27 @@ impl Bundle {
             )));
         }
         Ok(entry)
+    }
+}
+
+/// A file's reader that keeps its first error as a bundle error.
+struct ReadErrors<'a, R> {
+    inner: R,
+    path: &'a Path,
+    error: &'a mut Option<BundleError>,
+}
+
+impl<R: Read> Read for ReadErrors<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if self.error.is_none() {
+                *self.error = Some(BundleError::io(
+                    "read",
+                    self.path,
+                    std::io::Error::new(e.kind(), e.to_string()),
+                ));
+            }
+        })
     }
 }
 

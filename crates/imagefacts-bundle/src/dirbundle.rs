@@ -138,7 +138,7 @@ fn walk(root: &Path, dir: &Path, top: &[u8], rel: &[u8], items: &mut Vec<Item>) 
 }
 
 /// Opens a scanned regular file without following a link, and checks it is the file scanned.
-fn open_scanned(bundle: &Path, f: &FsItem) -> Result<(File, u64)> {
+pub(crate) fn open_scanned(bundle: &Path, f: &FsItem) -> Result<(File, u64)> {
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::open(
         &f.abs,

@@ -34,7 +34,8 @@ pub fn bundle_name(now: OffsetDateTime) -> String {
 /// need (mode 0755) and the files (their own mode), all with mtime `now` and owner 0:0. If
 /// `output` is an existing directory the archive is `<output>/<bundle_name>.tar.gz`, otherwise
 /// `output` is the file written (replaced if it exists). Writing is atomic: a hidden temporary
-/// file in the same directory, fsynced, re-read and checked, then renamed.
+/// file in the same directory, fsynced, re-read and checked, then renamed; the archive is
+/// `0600` (a cluster's resources are for its owner only).
 ///
 /// # Errors
 ///
@@ -59,7 +60,8 @@ pub fn write_new_bundle(
     let mut expected = vec![write_entry(&mut sink, &top, &mut io::empty()).map_err(write_err)?];
     expected.extend(append_new(&mut sink, name.as_bytes(), &plan, mtime).map_err(write_err)?);
     sink.finish().map_err(write_err)?;
-    atomic.verify_and_commit(0o644, Compression::Gzip, &expected)?;
+    // It holds a cluster's resources: private to its owner, as a credential file would be.
+    atomic.verify_and_commit(0o600, Compression::Gzip, &expected)?;
     Ok(target)
 }
 

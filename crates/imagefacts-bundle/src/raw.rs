@@ -416,6 +416,29 @@ impl<R: Read> RawReader<R> {
         res
     }
 
+    /// Reads up to `buf.len()` bytes of the current entry's data: 0 at its end (padding is left
+    /// for [`RawReader::skip_data`]).
+    pub(crate) fn read_data(&mut self, buf: &mut [u8]) -> Result<usize> {
+        if self.data_left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = usize::try_from(self.data_left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        loop {
+            match self.inner.read(&mut buf[..n]) {
+                Ok(0) => return Err(self.corrupt(self.offset, "truncated archive")),
+                Ok(k) => {
+                    self.offset += k as u64;
+                    self.data_left -= k as u64;
+                    return Ok(k);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.read_error(self.offset, e)),
+            }
+        }
+    }
+
     /// Skips what is left of the current entry's data.
     pub(crate) fn skip_data(&mut self) -> Result<()> {
         self.data(|_, _| Ok(()))

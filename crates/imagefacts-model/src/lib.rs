@@ -14,11 +14,13 @@
 pub mod digest;
 pub mod discovery;
 pub mod facts;
+pub mod files;
 pub mod manifest;
 pub mod media_type;
 pub mod platform;
 pub mod redact;
 pub mod reference;
+pub mod text;
 
 pub use digest::{Digest, DigestError};
 pub use platform::{Platform, PlatformError};

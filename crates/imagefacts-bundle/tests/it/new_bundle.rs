@@ -38,7 +38,8 @@ fn new_bundle_in_a_directory() {
     assert_eq!(fs::read(&path).unwrap()[..2], [0x1f, 0x8b]);
     assert_eq!(
         fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-        0o644
+        0o600,
+        "a cluster's resources are for its owner only"
     );
 
     let view = tar_view(&path);
