@@ -7,7 +7,18 @@ mod synthetic;
 
 use std::time::{Duration, Instant};
 
-use imagefacts_discovery::{NamespaceFilter, read_bundle};
+use imagefacts_bundle::Bundle;
+use imagefacts_discovery::{BundleScan, NamespaceFilter};
+use imagefacts_model::discovery::Discovery;
+
+/// One pass of the bundle reader feeding discovery, as the CLI reads a bundle.
+fn read_bundle(path: &std::path::Path, filter: &NamespaceFilter) -> Result<Discovery, String> {
+    let mut scan = BundleScan::new(filter);
+    Bundle::open_with(path, &mut scan).map_err(|e| e.to_string())?;
+    scan.finish(path)
+        .map(|(d, _)| d.discovery)
+        .map_err(|e| e.to_string())
+}
 
 const RUNS: usize = 5;
 

@@ -1,86 +1,51 @@
-//! The support bundle source: a troubleshoot bundle as `.tar.gz`, plain `.tar` or an extracted
-//! directory, read in memory entry by entry (an archive is never extracted to disk, no link is
-//! followed).
+//! The support bundle source: the files of a troubleshoot bundle, as the bundle reader
+//! (`imagefacts-bundle`) offers them while it reads the archive or directory once. Nothing here
+//! opens an archive: [`BundleScan`] only says which files it wants and decodes them.
 //!
-//! Files read, under `cluster-resources/` (itself at the top or under one top directory):
+//! Files read, under `cluster-resources/` (under the bundle's top directory: `support-bundle-…`,
+//! `preflightbundle-…`, any name; or the top directory itself, or one directory below):
 //!
 //! - `<kind>/<namespace>.json` for pods, deployments, statefulsets, daemonsets, replicasets, jobs,
-//!   cronjobs, replicationcontrollers and serviceaccounts: a List object or a plain JSON array;
+//!   cronjobs, replicationcontrollers and serviceaccounts: a List object (`items: null` is an
+//!   empty list, as troubleshoot ≥ 0.118 writes it), a plain JSON array (0.10) or one object;
+//! - `statefulsets-errors.json/<namespace>.json`: ReplicaSets, where troubleshoot wrote them from
+//!   2023-01 (#971) until v0.123.16 (#1936);
 //! - `<kind>-errors.json`: troubleshoot's own collection errors, recorded as discovery errors;
 //! - `nodes.json`, `namespaces.json` (a List, a plain array or a single object);
 //! - `image-pull-secrets/<namespace>/<secret>.json` (`{"<registry>": "<username>"}`): the secret's
 //!   name and registries are recorded, the usernames are not.
 //!
-//! Other files (services, events, logs, ...) are not looked at. A malformed or unexpected file among
-//! those read is a [`DiscoveryError`] naming it, and the rest goes on.
+//! Object files are decoded item by item as they stream in, into views holding only what
+//! discovery uses: memory follows the largest object, not the file. Links are never offered by
+//! the reader, so never followed. Other files (services, events, logs, custom resources and
+//! their `.yaml` links) are not looked at. A malformed or unexpected file among those read is a
+//! [`DiscoveryError`] naming it, and the rest goes on.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Component, Path, PathBuf};
+use std::collections::{BTreeSet, HashSet};
+use std::io::{BufReader, Read};
+use std::path::Path;
 
-use flate2::read::MultiGzDecoder;
-use imagefacts_model::discovery::{Discovery, DiscoveryError, PullSecretInfo};
+use imagefacts_model::discovery::{DiscoveryError, PullSecretInfo};
+use imagefacts_model::files::FileVisitor;
 use serde_json::Value;
 
 use crate::error::DiscoverError;
-use crate::extract::{Extractor, ObjectOrigin, SourceKind};
+use crate::extract::{Extractor, KeptObject, ObjectOrigin, SourceKind};
 use crate::filter::NamespaceFilter;
+use crate::{Discovered, PullSecrets};
 
-/// Largest bundle file read into memory (256 MiB); a larger one is a discovery error.
+/// Largest bundle file read whole into memory (256 MiB): error and pull-secret files, and object
+/// files when the objects are kept for a new bundle. A larger one is a discovery error.
 pub const MAX_ENTRY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Largest object file decoded as a stream (16 GiB: the decoder keeps only one object at a time).
+const MAX_STREAMED_BYTES: u64 = 16 << 30;
+
+/// Largest error or pull-secret file (they are small lists of strings).
+const MAX_SMALL_FILE: u64 = 16 * 1024 * 1024;
 
 /// The directory every file discovery reads sits under.
 const CLUSTER_RESOURCES: &str = "cluster-resources";
-
-/// Reads the support bundle at `path` (a `.tar.gz`, a `.tar` or an extracted directory) and
-/// extracts what it holds for the namespaces `filter` selects.
-///
-/// # Errors
-///
-/// [`DiscoverError::Read`] when `path` cannot be opened, [`DiscoverError::NotABundle`] when it is
-/// neither a directory nor a tar archive (gzipped or not), [`DiscoverError::NoClusterResources`]
-/// when it holds no `cluster-resources/` directory. Problems with single files are
-/// [`DiscoveryError`]s in the result.
-pub fn read_bundle(path: &Path, filter: &NamespaceFilter) -> Result<Discovery, DiscoverError> {
-    read_bundle_with_limit(path, filter, MAX_ENTRY_BYTES)
-}
-
-/// [`read_bundle`] with another per-file size cap (for tests).
-pub(crate) fn read_bundle_with_limit(
-    path: &Path,
-    filter: &NamespaceFilter,
-    max_entry_bytes: u64,
-) -> Result<Discovery, DiscoverError> {
-    Ok(read_bundle_into(path, Extractor::new(filter), max_entry_bytes)?.finish())
-}
-
-/// Feeds the objects of the bundle at `path` to `x`.
-pub(crate) fn read_bundle_into(
-    path: &Path,
-    x: Extractor,
-    max_entry_bytes: u64,
-) -> Result<Extractor, DiscoverError> {
-    let mut reader = BundleReader {
-        x,
-        max_entry_bytes,
-        saw_cluster_resources: false,
-    };
-    let meta = std::fs::metadata(path).map_err(|source| DiscoverError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    if meta.is_dir() {
-        reader.read_dir(path)?;
-    } else {
-        reader.read_archive(path)?;
-    }
-    if !reader.saw_cluster_resources {
-        return Err(DiscoverError::NoClusterResources {
-            path: path.to_owned(),
-        });
-    }
-    Ok(reader.x)
-}
 
 /// What a file of the bundle is to discovery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +82,14 @@ fn classify(rel: &[&str]) -> EntryKind {
             _ => EntryKind::Ignored,
         },
         ["pods", "logs", ..] => EntryKind::Ignored,
+        // ReplicaSets misfiled into a directory named like the statefulsets' error file.
+        ["statefulsets-errors.json", file] => match file.strip_suffix(".json") {
+            Some(ns) if !ns.is_empty() => EntryKind::Objects {
+                kind: "ReplicaSet",
+                namespace: ns.to_owned(),
+            },
+            _ => EntryKind::Unexpected,
+        },
         [dir, file] if kind_of(dir).is_some() => match file.strip_suffix(".json") {
             Some(ns) if !ns.is_empty() => EntryKind::Objects {
                 kind: kind_of(dir).unwrap_or_default(),
@@ -137,41 +110,125 @@ fn classify(rel: &[&str]) -> EntryKind {
     }
 }
 
-/// The components of `path` from `cluster-resources` on, when `cluster-resources` is its first or
-/// second component and the path is plain (no `..`, not absolute).
-fn resource_components(path: &Path) -> Option<Vec<String>> {
-    let mut parts = Vec::new();
-    for c in path.components() {
-        match c {
-            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
-            Component::CurDir => {}
-            _ => return None,
-        }
+/// The components of a bundle path (`<top>/cluster-resources/...`) from `cluster-resources` on,
+/// and what comes before it: `cluster-resources` may be the top directory itself, sit under it,
+/// or one directory below (a directory holding one extracted bundle).
+fn resource_components(path: &str) -> Option<(String, Vec<&str>)> {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return None;
     }
-    let at = parts.iter().take(2).position(|p| p == CLUSTER_RESOURCES)?;
-    Some(parts.split_off(at))
+    let at = parts.iter().take(3).position(|p| *p == CLUSTER_RESOURCES)?;
+    Some((parts[..at].join("/"), parts[at..].to_vec()))
 }
 
-struct BundleReader {
+/// Discovery over the files of one support bundle, fed by a bundle reader as a
+/// [`FileVisitor`]: it says which files it wants, decodes them as they stream in, and builds the
+/// discovery at the end ([`BundleScan::finish`]).
+///
+/// Paths are relative to the bundle's top directory (`cluster-resources/pods/shop.json`);
+/// `cluster-resources/` one directory further down is found too (a directory holding one
+/// extracted bundle).
+#[derive(Debug)]
+pub struct BundleScan {
     x: Extractor,
     max_entry_bytes: u64,
-    saw_cluster_resources: bool,
+    /// Where `cluster-resources/` was found (the part of the path before it).
+    roots: BTreeSet<String>,
+    /// Files read, to notice one stored twice.
+    seen: HashSet<String>,
 }
 
-impl BundleReader {
-    /// Whether the file at `parts` (from `cluster-resources` on) is to be read, and as what.
-    fn wanted(&mut self, parts: &[String]) -> Option<EntryKind> {
-        self.saw_cluster_resources = true;
-        let rel: Vec<&str> = parts[1..].iter().map(String::as_str).collect();
-        let kind = classify(&rel);
-        let selected = match &kind {
+impl FileVisitor for BundleScan {
+    /// Whether discovery reads the regular file at `path` (`size` bytes).
+    fn wants(&mut self, path: &str, _size: u64) -> bool {
+        if let Some((root, _)) = resource_components(path) {
+            self.roots.insert(root);
+        }
+        self.classify(path).is_some()
+    }
+
+    fn visit(&mut self, path: &str, size: u64, contents: &mut dyn Read) {
+        self.read(path, size, contents);
+    }
+}
+
+impl BundleScan {
+    /// A scan keeping the namespaces `filter` selects.
+    pub fn new(filter: &NamespaceFilter) -> BundleScan {
+        BundleScan::with_extractor(Extractor::new(filter))
+    }
+
+    /// A scan feeding `x` (which may keep objects, see [`Extractor::keeping_objects`]).
+    pub fn with_extractor(x: Extractor) -> BundleScan {
+        BundleScan {
+            x,
+            max_entry_bytes: MAX_ENTRY_BYTES,
+            roots: BTreeSet::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// The same with another cap on files read whole (for tests).
+    pub fn with_max_entry_bytes(mut self, max: u64) -> BundleScan {
+        self.max_entry_bytes = max;
+        self
+    }
+
+    /// What the file at `path` is to discovery, and whether to read it.
+    fn classify(&self, path: &str) -> Option<(String, EntryKind)> {
+        let (_, parts) = resource_components(path)?;
+        let kind = classify(&parts[1..]);
+        let read = match &kind {
             EntryKind::Ignored => false,
-            EntryKind::Objects { namespace, .. } | EntryKind::PullSecret { namespace, .. } => {
-                self.x.selects(namespace)
+            // Workloads of namespaces left out are read too, to say what the filter dropped.
+            EntryKind::Objects { kind, namespace } => {
+                *kind != "ServiceAccount" || self.x.selects(namespace)
             }
+            EntryKind::PullSecret { namespace, .. } => self.x.selects(namespace),
             _ => true,
         };
-        selected.then_some(kind)
+        read.then(|| (parts.join("/"), kind))
+    }
+
+    /// Reads one file the scan wanted. Problems with it are discovery errors naming it.
+    fn read(&mut self, path: &str, size: u64, contents: &mut dyn Read) {
+        let Some((name, kind)) = self.classify(path) else {
+            return;
+        };
+        if !self.seen.insert(name.clone()) {
+            self.error(&name, "stored twice in the archive; every copy was read");
+        }
+        if kind == EntryKind::Unexpected {
+            let message = "unexpected file: expected <kind>/<namespace>.json or image-pull-secrets/<namespace>/<secret>.json";
+            return self.error(&name, message);
+        }
+        let mut origin = ObjectOrigin::new(SourceKind::Bundle);
+        origin.path = Some(name.clone());
+        match &kind {
+            EntryKind::Objects { kind, namespace } => {
+                origin.kind = Some((*kind).to_owned());
+                origin.namespace = Some(namespace.clone());
+                // A namespace left out is read only to count its images: its problems are not
+                // the user's question.
+                let report = self.x.selects(namespace);
+                self.objects(&name, &origin, size, contents, report);
+            }
+            EntryKind::ClusterObjects { kind } => {
+                origin.kind = Some((*kind).to_owned());
+                self.objects(&name, &origin, size, contents, true);
+            }
+            EntryKind::Errors { .. } | EntryKind::PullSecret { .. } => {
+                let Some(value) = self.whole(&name, size, contents, MAX_SMALL_FILE) else {
+                    return;
+                };
+                self.small_file(&name, &origin, &kind, &value);
+            }
+            EntryKind::Unexpected | EntryKind::Ignored => {}
+        }
     }
 
     fn error(&mut self, path: &str, message: impl Into<String>) {
@@ -180,136 +237,76 @@ impl BundleReader {
         self.x.add_error(origin.error(message));
     }
 
-    fn too_large(&mut self, path: &str, size: u64) {
-        let cap = self.max_entry_bytes;
-        self.error(
-            path,
-            format!("file of {size} bytes is larger than the {cap}-byte limit; skipped"),
-        );
-    }
-
-    fn read_archive(&mut self, path: &Path) -> Result<(), DiscoverError> {
-        let read_err = |source| DiscoverError::Read {
-            path: path.to_owned(),
-            source,
-        };
-        let mut file = BufReader::new(File::open(path).map_err(read_err)?);
-        let gzipped = file
-            .fill_buf()
-            .map_err(read_err)?
-            .starts_with(&[0x1f, 0x8b]);
-        let stream: Box<dyn Read> = if gzipped {
-            Box::new(MultiGzDecoder::new(file))
-        } else {
-            Box::new(file)
-        };
-        let mut archive = tar::Archive::new(stream);
-        let not_a_bundle = |e: std::io::Error| DiscoverError::NotABundle {
-            path: path.to_owned(),
-            reason: format!(
-                "not a {}tar archive ({})",
-                if gzipped { "gzipped " } else { "" },
-                crate::error::one_line(&e.to_string())
-            ),
-        };
-        let entries = archive.entries().map_err(not_a_bundle)?;
-        for (seen, entry) in entries.enumerate() {
-            let mut entry = match entry {
-                Ok(e) => e,
-                Err(e) if seen == 0 => return Err(not_a_bundle(e)),
-                Err(e) => {
-                    let message = format!(
-                        "archive is corrupt after {seen} entries, the rest was not read: {e}"
-                    );
-                    self.error(
-                        &path.display().to_string(),
-                        crate::error::one_line(&message),
-                    );
-                    break;
-                }
-            };
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
-            let Some(parts) = entry.path().ok().and_then(|p| resource_components(&p)) else {
-                continue;
-            };
-            let Some(kind) = self.wanted(&parts) else {
-                continue;
-            };
-            let name = parts.join("/");
-            let size = entry.size();
-            if size > self.max_entry_bytes {
-                self.too_large(&name, size);
-                continue;
-            }
-            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            if let Err(e) = entry.read_to_end(&mut bytes) {
-                self.error(&name, format!("cannot read: {e}"));
-                continue;
-            }
-            self.handle(&name, &kind, &bytes);
+    /// A whole file as JSON, within `limit` bytes.
+    fn whole(
+        &mut self,
+        name: &str,
+        size: u64,
+        contents: &mut dyn Read,
+        limit: u64,
+    ) -> Option<Value> {
+        let limit = limit.min(self.max_entry_bytes);
+        if size > limit {
+            self.error(
+                name,
+                format!("file of {size} bytes is larger than the {limit}-byte limit; skipped"),
+            );
+            return None;
         }
-        Ok(())
-    }
-
-    fn read_dir(&mut self, dir: &Path) -> Result<(), DiscoverError> {
-        let root = find_root(dir)?;
-        self.saw_cluster_resources = true;
-        let mut files = Vec::new();
-        walk(
-            &root.join(CLUSTER_RESOURCES),
-            vec![CLUSTER_RESOURCES.to_owned()],
-            &mut files,
-            &mut |p, e| self.error(&p, format!("cannot list directory: {e}")),
-        );
-        files.sort();
-        for (parts, file) in files {
-            let Some(kind) = self.wanted(&parts) else {
-                continue;
-            };
-            let name = parts.join("/");
-            let size = std::fs::symlink_metadata(&file).map_or(0, |m| m.len());
-            if size > self.max_entry_bytes {
-                self.too_large(&name, size);
-                continue;
-            }
-            match std::fs::read(&file) {
-                Ok(bytes) => self.handle(&name, &kind, &bytes),
-                Err(e) => self.error(&name, format!("cannot read: {e}")),
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        if let Err(e) = contents.take(limit).read_to_end(&mut bytes) {
+            self.error(name, format!("cannot read: {e}"));
+            return None;
+        }
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(name, format!("malformed JSON: {e}"));
+                None
             }
         }
-        Ok(())
     }
 
-    /// Reads one file's content.
-    fn handle(&mut self, name: &str, kind: &EntryKind, bytes: &[u8]) {
-        if *kind == EntryKind::Unexpected {
-            let message = "unexpected file: expected <kind>/<namespace>.json or image-pull-secrets/<namespace>/<secret>.json";
-            return self.error(name, message);
+    /// An object file: streamed into the extractor, or read whole when objects are kept.
+    fn objects(
+        &mut self,
+        name: &str,
+        origin: &ObjectOrigin,
+        size: u64,
+        contents: &mut dyn Read,
+        report: bool,
+    ) {
+        if self.x.keeps_objects() && report {
+            if let Some(value) = self.whole(name, size, contents, self.max_entry_bytes) {
+                self.x.add(origin, value);
+            }
+            return;
         }
-        let value: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(e) => return self.error(name, format!("malformed JSON: {e}")),
-        };
-        let mut origin = ObjectOrigin::new(SourceKind::Bundle);
-        origin.path = Some(name.to_owned());
+        if size > MAX_STREAMED_BYTES {
+            return self.error(
+                name,
+                format!("file of {size} bytes is larger than the {MAX_STREAMED_BYTES}-byte limit; skipped"),
+            );
+        }
+        let reader = BufReader::with_capacity(256 * 1024, contents.take(MAX_STREAMED_BYTES));
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let x = &mut self.x;
+        // One object at a time, handed over as soon as it is decoded.
+        let result = crate::view::decode(&mut de, origin.kind.clone(), &mut |e| {
+            if report || matches!(e, crate::view::Event::Object(..)) {
+                x.add_event(origin, e, None);
+            }
+        })
+        .and_then(|_| de.end());
+        if let Err(e) = result
+            && report
+        {
+            self.error(name, format!("malformed JSON: {e}"));
+        }
+    }
+
+    fn small_file(&mut self, name: &str, origin: &ObjectOrigin, kind: &EntryKind, value: &Value) {
         match kind {
-            EntryKind::Objects { kind, namespace } => {
-                if !is_object_file(&value, false) {
-                    return self.error(name, "expected a List object or a JSON array of objects");
-                }
-                origin.kind = Some((*kind).to_owned());
-                origin.namespace = Some(namespace.clone());
-                self.x.add(&origin, value);
-            }
-            EntryKind::ClusterObjects { kind } => {
-                if !is_object_file(&value, true) {
-                    return self.error(name, "expected a List object, a JSON array or an object");
-                }
-                origin.kind = Some((*kind).to_owned());
-                self.x.add(&origin, value);
-            }
             EntryKind::Errors { resource } => {
                 let Some(messages) = value.as_array() else {
                     return self.error(name, "expected a JSON array of error messages");
@@ -335,79 +332,42 @@ impl BundleReader {
                     registries: map.keys().cloned().collect(),
                 });
             }
-            EntryKind::Unexpected | EntryKind::Ignored => {}
+            _ => {}
         }
     }
-}
 
-/// Whether a bundle file holds objects: a List, an array, or (when `single` is allowed) one object.
-fn is_object_file(v: &Value, single: bool) -> bool {
-    match v {
-        Value::Array(_) => true,
-        Value::Object(o) => {
-            o.get("items").is_some_and(Value::is_array) || (single && o.contains_key("metadata"))
+    /// The discovery of the bundle at `path` (named in errors), and the objects kept.
+    ///
+    /// # Errors
+    ///
+    /// [`DiscoverError::NoClusterResources`] when no file was under a `cluster-resources/`
+    /// directory, [`DiscoverError::NotABundle`] when several directories hold one.
+    pub fn finish(self, path: &Path) -> Result<(Discovered, Vec<KeptObject>), DiscoverError> {
+        match self.roots.len() {
+            0 => {
+                return Err(DiscoverError::NoClusterResources {
+                    path: path.to_owned(),
+                });
+            }
+            1 => {}
+            _ => {
+                return Err(DiscoverError::NotABundle {
+                    path: path.to_owned(),
+                    reason: format!(
+                        "several directories hold {CLUSTER_RESOURCES}/: {}",
+                        self.roots.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
         }
-        _ => false,
-    }
-}
-
-/// The directory holding `cluster-resources/`: `dir` itself or its one subdirectory that does.
-fn find_root(dir: &Path) -> Result<PathBuf, DiscoverError> {
-    if dir.join(CLUSTER_RESOURCES).is_dir() {
-        return Ok(dir.to_owned());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|source| DiscoverError::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut roots: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .filter(|p| p.join(CLUSTER_RESOURCES).is_dir())
-        .collect();
-    roots.sort();
-    match roots.len() {
-        0 => Err(DiscoverError::NoClusterResources {
-            path: dir.to_owned(),
-        }),
-        1 => Ok(roots.remove(0)),
-        _ => Err(DiscoverError::NotABundle {
-            path: dir.to_owned(),
-            reason: format!(
-                "several top directories hold {CLUSTER_RESOURCES}/: {}",
-                roots
-                    .iter()
-                    .map(|r| r.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }),
-    }
-}
-
-/// Collects the regular files under `dir` (symbolic links are not followed).
-fn walk(
-    dir: &Path,
-    prefix: Vec<String>,
-    out: &mut Vec<(Vec<String>, PathBuf)>,
-    on_error: &mut dyn FnMut(String, std::io::Error),
-) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => return on_error(prefix.join("/"), e),
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let Ok(file_type) = entry.file_type() else {
-            continue;
-        };
-        let mut parts = prefix.clone();
-        parts.push(entry.file_name().to_string_lossy().into_owned());
-        if file_type.is_dir() {
-            walk(&entry.path(), parts, out, on_error);
-        } else if file_type.is_file() {
-            out.push((parts, entry.path()));
-        }
+        let (discovery, kept) = self.x.finish_with_objects();
+        Ok((
+            Discovered {
+                discovery,
+                pull_secrets: PullSecrets::default(),
+            },
+            kept,
+        ))
     }
 }
 
@@ -438,6 +398,16 @@ mod tests {
             ),
             ("services-errors.json", EntryKind::Ignored),
             ("services/shop.json", EntryKind::Ignored),
+            (
+                "statefulsets-errors.json",
+                EntryKind::Errors {
+                    resource: "statefulsets".into(),
+                },
+            ),
+            (
+                "statefulsets-errors.json/shop.json",
+                objects("ReplicaSet", "shop"),
+            ),
             ("pods/logs/shop/web/nginx.log", EntryKind::Ignored),
             ("pods/shop.yaml", EntryKind::Unexpected),
             ("pods/.json", EntryKind::Unexpected),
@@ -459,97 +429,84 @@ mod tests {
     }
 
     #[test]
-    fn finds_cluster_resources_at_top_or_one_below() {
+    fn finds_cluster_resources_at_top_or_below() {
         let ok = [
             (
                 "cluster-resources/pods/a.json",
+                "",
                 "cluster-resources/pods/a.json",
             ),
             (
                 "bundle-1/cluster-resources/nodes.json",
+                "bundle-1",
                 "cluster-resources/nodes.json",
             ),
-            ("./bundle/cluster-resources/x", "cluster-resources/x"),
+            (
+                "./bundle/cluster-resources/x",
+                "bundle",
+                "cluster-resources/x",
+            ),
+            (
+                "parent/bundle/cluster-resources/x",
+                "parent/bundle",
+                "cluster-resources/x",
+            ),
         ];
-        for (path, want) in ok {
-            let got = resource_components(Path::new(path)).map(|p| p.join("/"));
-            assert_eq!(got.as_deref(), Some(want), "{path}");
+        for (path, root, want) in ok {
+            let (r, parts) = resource_components(path).unwrap();
+            assert_eq!(
+                (r.as_str(), parts.join("/").as_str()),
+                (root, want),
+                "{path}"
+            );
         }
         for path in [
-            "a/b/cluster-resources/pods/a.json",
-            "/cluster-resources/pods/a.json",
+            "a/b/c/cluster-resources/pods/a.json",
             "../cluster-resources/pods/a.json",
             "bundle/../cluster-resources/pods/a.json",
             "bundle/other/x.json",
         ] {
-            assert_eq!(resource_components(Path::new(path)), None, "{path}");
+            assert_eq!(resource_components(path), None, "{path}");
         }
     }
 
-    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
+    fn scan(files: &[(&str, &[u8])], limit: u64) -> crate::Discovered {
+        let mut scan = BundleScan::new(&NamespaceFilter::default()).with_max_entry_bytes(limit);
         for (path, data) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            builder.append_data(&mut header, path, *data).unwrap();
+            if scan.wants(path, data.len() as u64) {
+                scan.visit(path, data.len() as u64, &mut &data[..]);
+            }
         }
-        builder.into_inner().unwrap()
+        scan.finish(Path::new("b.tar")).unwrap().0
     }
 
     #[test]
-    fn entries_over_the_cap_are_errors_and_the_rest_goes_on() {
-        let big = format!("[{}]", vec!["{}"; 100].join(","));
+    fn small_files_over_the_cap_are_errors_and_the_rest_goes_on() {
+        let errors = format!("[{}]", vec!["\"denied\""; 100].join(","));
         let node = br#"{"kind":"NodeList","items":[{"metadata":{"name":"n"},"status":{"nodeInfo":{"architecture":"amd64","operatingSystem":"linux"}}}]}"#;
-        let archive = tar_of(&[
-            ("b/cluster-resources/pods/big.json", big.as_bytes()),
-            ("b/cluster-resources/nodes.json", node),
-        ]);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("b.tar");
-        std::fs::write(&path, archive).unwrap();
-        let d = read_bundle_with_limit(&path, &NamespaceFilter::default(), 200).unwrap();
-        assert_eq!(d.nodes.len(), 1);
-        assert_eq!(d.errors.len(), 1);
+        let d = scan(
+            &[
+                ("b/cluster-resources/pods-errors.json", errors.as_bytes()),
+                ("b/cluster-resources/nodes.json", node),
+            ],
+            200,
+        );
+        assert_eq!(d.discovery.nodes.len(), 1);
+        assert_eq!(d.discovery.errors.len(), 1);
         assert_eq!(
-            d.errors[0].path.as_deref(),
-            Some("cluster-resources/pods/big.json")
+            d.discovery.errors[0].path.as_deref(),
+            Some("cluster-resources/pods-errors.json")
         );
         assert!(
-            d.errors[0].message.contains("200-byte limit"),
+            d.discovery.errors[0].message.contains("200-byte limit"),
             "{}",
-            d.errors[0].message
+            d.discovery.errors[0].message
         );
-
-        // The same from a directory.
-        let root = dir.path().join("extracted/cluster-resources/pods");
-        std::fs::create_dir_all(&root).unwrap();
-        std::fs::write(root.join("big.json"), &big).unwrap();
-        let d = read_bundle_with_limit(
-            &dir.path().join("extracted"),
-            &NamespaceFilter::default(),
-            200,
-        )
-        .unwrap();
-        assert!(d.errors[0].message.contains("limit"), "{:?}", d.errors);
     }
 
     #[test]
-    fn links_and_odd_shapes_in_an_archive() {
-        let mut builder = tar::Builder::new(Vec::new());
-        let mut link = tar::Header::new_gnu();
-        link.set_entry_type(tar::EntryType::Symlink);
-        link.set_size(0);
-        link.set_mode(0o777);
-        builder
-            .append_link(
-                &mut link,
-                "b/cluster-resources/pods/shop.json",
-                "/etc/passwd",
-            )
-            .unwrap();
-        let files: [(&str, &[u8]); 4] = [
+    fn odd_shapes_are_errors_naming_the_file() {
+        let files: [(&str, &[u8]); 5] = [
             ("b/cluster-resources/pods/a.json", b"\"just a string\""),
             (
                 "b/cluster-resources/namespaces.json",
@@ -557,18 +514,9 @@ mod tests {
             ),
             ("b/cluster-resources/image-pull-secrets/a/s.json", b"[1]"),
             ("b/cluster-resources/pods-errors.json", b"{}"),
+            ("b/cluster-resources/pods/b.json", b"[{\"metadata\":"),
         ];
-        for (path, data) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            builder.append_data(&mut header, path, data).unwrap();
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("b.tar");
-        std::fs::write(&path, builder.into_inner().unwrap()).unwrap();
-        let d = read_bundle(&path, &NamespaceFilter::default()).unwrap();
+        let d = scan(&files, MAX_ENTRY_BYTES).discovery;
         assert_eq!(d.namespaces, ["solo"], "a single Namespace object");
         let paths: Vec<&str> = d.errors.iter().filter_map(|e| e.path.as_deref()).collect();
         assert_eq!(
@@ -577,8 +525,24 @@ mod tests {
                 "cluster-resources/image-pull-secrets/a/s.json",
                 "cluster-resources/pods-errors.json",
                 "cluster-resources/pods/a.json",
-            ],
-            "the symbolic link is not followed nor reported"
+                "cluster-resources/pods/b.json",
+            ]
         );
+    }
+
+    #[test]
+    fn no_or_several_cluster_resources_are_fatal() {
+        let scan = BundleScan::new(&NamespaceFilter::default());
+        assert!(matches!(
+            scan.finish(Path::new("x")),
+            Err(DiscoverError::NoClusterResources { .. })
+        ));
+        let mut scan = BundleScan::new(&NamespaceFilter::default());
+        scan.wants("a/cluster-resources/nodes.json", 0);
+        scan.wants("b/cluster-resources/nodes.json", 0);
+        assert!(matches!(
+            scan.finish(Path::new("x")),
+            Err(DiscoverError::NotABundle { .. })
+        ));
     }
 }

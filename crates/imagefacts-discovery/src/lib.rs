@@ -5,7 +5,8 @@
 //! Three sources produce the same [`Discovery`]:
 //!
 //! - a live cluster, through the `kube` client ([`discover_cluster`]);
-//! - a saved troubleshoot support bundle, `.tar.gz`, `.tar` or extracted ([`read_bundle`]);
+//! - a saved troubleshoot support bundle: [`BundleScan`] takes the files a bundle reader
+//!   (`imagefacts-bundle`, the only code that opens archives) offers as it reads the bundle once;
 //! - manifest files: multi-document YAML, JSON, `kind: List`, Helm output ([`read_manifests`]).
 //!
 //! Each reads Kubernetes objects and feeds them to one pure extractor ([`extract`],
@@ -46,30 +47,31 @@ mod error;
 mod extract;
 mod filter;
 mod manifests;
+pub(crate) mod names;
 mod resources;
 mod table;
+mod view;
 
 use std::path::PathBuf;
 
 use imagefacts_model::discovery::Discovery;
 
-pub use bundle::{MAX_ENTRY_BYTES, read_bundle};
+pub use bundle::{BundleScan, MAX_ENTRY_BYTES};
 pub use cluster::{ClusterOptions, DEFAULT_PAGE_SIZE, PullSecrets, discover_cluster};
 pub use error::DiscoverError;
 pub use extract::image_id::{ImageId, parse_image_id};
 pub use extract::{Extractor, KeptObject, ObjectOrigin, SourceKind, extract};
 pub use filter::{NamespaceFilter, glob_match, is_system_namespace};
 pub use manifests::read_manifests;
+pub use names::valid_namespace;
 pub use resources::{WORKLOAD_RESOURCES, WorkloadResource, resource_named, resource_of_kind};
 pub use table::render_table;
 
-/// Where to discover images.
+/// Where to discover images (a support bundle is read by its reader into a [`BundleScan`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// A live cluster.
     Cluster(ClusterOptions),
-    /// A support bundle: `.tar.gz`, `.tar` or an extracted directory.
-    Bundle(PathBuf),
     /// Manifest files or directories; `-` is standard input.
     Manifests(Vec<PathBuf>),
 }
@@ -101,7 +103,8 @@ pub async fn discover(
         .0)
 }
 
-/// [`discover`], also returning every selected object as read (for writing a new support bundle).
+/// [`discover`], also returning every selected object (for writing a new support bundle), each
+/// passed through `redact` first.
 ///
 /// # Errors
 ///
@@ -109,8 +112,14 @@ pub async fn discover(
 pub async fn discover_with_objects(
     source: &Source,
     filter: &NamespaceFilter,
+    redact: fn(&mut serde_json::Value) -> usize,
 ) -> Result<(Discovered, Vec<KeptObject>), DiscoverError> {
-    discover_with(source, filter, Extractor::new(filter).keeping_objects()).await
+    discover_with(
+        source,
+        filter,
+        Extractor::new(filter).keeping_objects_with(redact),
+    )
+    .await
 }
 
 async fn discover_with(
@@ -139,13 +148,6 @@ async fn discover_with(
     };
     match source {
         Source::Cluster(options) => cluster::discover_cluster_with(options, filter, x).await,
-        Source::Bundle(path) => {
-            let path = path.clone();
-            blocking(Box::new(move || {
-                bundle::read_bundle_into(&path, x, MAX_ENTRY_BYTES)
-            }))
-            .await
-        }
         Source::Manifests(paths) => {
             let paths = paths.clone();
             blocking(Box::new(move || manifests::read_manifests_into(&paths, x))).await

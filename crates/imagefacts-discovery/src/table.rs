@@ -26,7 +26,12 @@ const PADDING: usize = 3;
 /// );
 /// ```
 pub fn render_table(d: &Discovery) -> String {
-    let rows: Vec<[String; 5]> = d.images.iter().map(row).collect();
+    // Every cell comes from the source: control characters are escaped, never printed.
+    let rows: Vec<[String; 5]> = d
+        .images
+        .iter()
+        .map(|i| row(i).map(|c| imagefacts_model::text::printable(&c).into_owned()))
+        .collect();
     let mut widths = HEADERS.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -109,6 +114,7 @@ mod tests {
                 container: "nginx".into(),
                 container_type: ContainerType::Regular,
                 pods: vec![],
+                inferred: false,
             });
         }
         a.running_digests = vec![

@@ -110,11 +110,13 @@ pub(crate) async fn collect_image(
         };
         result = fetcher.confirm(&confirm, &trail).await;
     }
+    // A registry's error is its answer (or its silence) in this run.
+    let registry_failed = matches!(result, Err(FetchError::Registry(_)));
     if let Err(e) = result {
         tracing::debug!(reference = %reference, error = %e, "image failed");
         facts.error = Some(e.to_facts_error());
     }
-    if !trail.was_asked() {
+    if !trail.was_asked() && !registry_failed {
         facts.source = SOURCE_CACHE.to_owned();
         facts.collected_at = trail.cached_at().unwrap_or(now);
     }
@@ -128,6 +130,19 @@ pub(crate) fn attach_usage(facts: &mut ImageFacts, usage: &ImageUse) {
     facts.pull_failures = usage.pull_failures.clone();
     facts.pull_secrets = usage.pull_secrets.clone();
     facts.node_platforms = usage.node_platforms.clone();
+    facts.node_images = usage.node_images.clone();
+    facts.node_digests_differ = usage.node_digests_differ();
+}
+
+/// What the cluster itself proves about an image whose registry could not be asked: the
+/// manifest digest that runs (pod status), else the one digest its nodes hold. `None` when it
+/// proves nothing.
+pub(crate) fn proven_digest(reference: &Reference, usage: &ImageUse) -> Option<Digest> {
+    running_manifest_digest(reference, Some(usage)).or_else(|| {
+        let mut digests = usage.node_images.iter().filter_map(|n| n.digest.clone());
+        let first = digests.next()?;
+        digests.all(|d| d == first).then_some(first)
+    })
 }
 
 /// The manifest digest the cluster runs for `reference`, when pod status names one for its repository.

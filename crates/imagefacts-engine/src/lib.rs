@@ -32,7 +32,9 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use imagefacts_model::discovery::{ImageUse, SecretRef};
-use imagefacts_model::facts::{ErrorKind, FactsError, ImageFacts, SOURCE_CACHE, SOURCE_REGISTRY};
+use imagefacts_model::facts::{
+    ErrorKind, FactsError, ImageFacts, SOURCE_BUNDLE, SOURCE_CACHE, SOURCE_REGISTRY,
+};
 use imagefacts_model::{Platform, Reference};
 use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient};
 use time::OffsetDateTime;
@@ -355,16 +357,17 @@ impl Collector {
                     }
                     return cached;
                 }
-                f = errored_only(f);
+                f = errored_only(f, request);
             }
-            (Some(_), Fallback::BestEffort | Fallback::None) => f = errored_only(f),
+            (Some(_), Fallback::BestEffort | Fallback::None) => f = errored_only(f, request),
         }
         f
     }
 }
 
-/// An errored entry with only its identity, usage and error (what `best-effort` writes).
-fn errored_only(f: ImageFacts) -> ImageFacts {
+/// An errored entry with only its identity, usage and error (what `best-effort` writes), plus
+/// what the cluster itself proves (the digest that runs, marked `source: "bundle"`).
+fn errored_only(f: ImageFacts, request: &ImageRequest) -> ImageFacts {
     let mut out = ImageFacts::empty(&f.reference, &f.registry, &f.repository, f.collected_at);
     out.tag = f.tag;
     out.workloads = f.workloads;
@@ -372,7 +375,18 @@ fn errored_only(f: ImageFacts) -> ImageFacts {
     out.pull_failures = f.pull_failures;
     out.pull_secrets = f.pull_secrets;
     out.node_platforms = f.node_platforms;
+    out.node_images = f.node_images;
+    out.node_digests_differ = f.node_digests_differ;
     out.error = f.error;
+    out.source = f.source;
+    let proven = request.usage.as_ref().and_then(|usage| {
+        let reference = Reference::parse(&request.reference).ok()?;
+        facts::proven_digest(&reference, usage)
+    });
+    if let Some(digest) = proven {
+        out.digest = Some(digest);
+        out.source = SOURCE_BUNDLE.to_owned();
+    }
     out
 }
 

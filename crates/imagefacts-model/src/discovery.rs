@@ -53,6 +53,10 @@ pub struct WorkloadRef {
     /// have a `status`; empty for templates without pods and for pods declared in manifests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pods: Vec<String>,
+    /// Set when the owner was inferred, not read: a pod owned by a ReplicaSet missing from the
+    /// source, named `<deployment>-<pod-template-hash>`, is reported under that Deployment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inferred: bool,
 }
 
 /// How a runtime reported what it runs (`status.containerStatuses[].imageID`).
@@ -151,6 +155,37 @@ pub struct ImageUse {
     /// Platforms of the nodes its pods run on.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node_platforms: Vec<Platform>,
+    /// The nodes holding it (from their `status.images`): the digest each holds and its size on
+    /// the node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_images: Vec<NodeImage>,
+}
+
+/// An image a node holds, as the node reports it (`status.images[]`).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeImage {
+    /// Node name.
+    pub node: String,
+    /// The manifest digest the node holds under this reference's repository, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<crate::Digest>,
+    /// The size the node reports for it (`sizeBytes`: the runtime's own measure, not the
+    /// registry's compressed layer sizes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+}
+
+/// Workloads of a namespace the namespace filter left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LeftOut {
+    /// The namespace.
+    pub namespace: String,
+    /// How many distinct images its workloads use.
+    pub images: usize,
 }
 
 impl ImageUse {
@@ -164,7 +199,16 @@ impl ImageUse {
             pull_failures: Vec::new(),
             pull_secrets: Vec::new(),
             node_platforms: Vec::new(),
+            node_images: Vec::new(),
         }
+    }
+
+    /// Whether the nodes hold this reference at more than one digest (the same tag runs
+    /// different builds).
+    pub fn node_digests_differ(&self) -> bool {
+        let mut digests = self.node_images.iter().filter_map(|n| n.digest.as_ref());
+        let first = digests.next();
+        digests.any(|d| Some(d) != first)
     }
 
     /// Distinct namespaces of the workloads.
@@ -256,4 +300,7 @@ pub struct Discovery {
     /// What could not be read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<DiscoveryError>,
+    /// Namespaces whose workloads the namespace filter left out, with how many images they use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
 }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::digest::Digest;
-use crate::discovery::{DiscoveryError, PullFailure, RunningDigest, SecretRef, WorkloadRef};
+use crate::discovery::{
+    DiscoveryError, NodeImage, PullFailure, RunningDigest, SecretRef, WorkloadRef,
+};
 use crate::platform::Platform;
 
 /// Format version written in [`FactsFile::version`].
@@ -147,13 +149,21 @@ pub struct ImageFacts {
     /// Platforms of the nodes running this image.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node_platforms: Vec<Platform>,
+    /// The nodes holding this image (from the bundle's or cluster's node status): the digest
+    /// each holds and its size there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_images: Vec<NodeImage>,
+    /// Set when the nodes hold this reference at different digests (one tag, several builds).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub node_digests_differ: bool,
     /// When these facts were collected.
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "String", extend("format" = "date-time"))]
     pub collected_at: OffsetDateTime,
     /// Where the facts came from: `registry` when the registry answered about this reference in
     /// this run, `cache` when only the cache did (`--offline`, a tag trusted within
-    /// `--cache-ttl`, or `--fallback cached`; `collectedAt` is then when the cache learnt it).
+    /// `--cache-ttl`, or `--fallback cached`; `collectedAt` is then when the cache learnt it),
+    /// `bundle` when neither could and the entry holds only what the cluster's own status proves.
     #[serde(default)]
     pub source: String,
     /// Why collection failed, when it did.
@@ -201,6 +211,8 @@ impl ImageFacts {
             pull_failures: Vec::new(),
             pull_secrets: Vec::new(),
             node_platforms: Vec::new(),
+            node_images: Vec::new(),
+            node_digests_differ: false,
             collected_at,
             source: SOURCE_REGISTRY.to_owned(),
             error: None,
@@ -214,6 +226,9 @@ impl ImageFacts {
 pub const SOURCE_REGISTRY: &str = "registry";
 /// [`ImageFacts::source`] for facts the on-disk cache answered without the registry.
 pub const SOURCE_CACHE: &str = "cache";
+/// [`ImageFacts::source`] for an entry whose registry could not be asked: what it holds (the
+/// digest that runs, the nodes holding it) is what the bundle or cluster itself proves.
+pub const SOURCE_BUNDLE: &str = "bundle";
 
 /// One layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -472,6 +487,9 @@ pub struct Summary {
     /// Entries answered by the cache alone (`source: "cache"`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub from_cache: usize,
+    /// Entries holding only what the bundle or cluster proves (`source: "bundle"`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub from_bundle: usize,
     /// Pull rate limits the registries announced, by registry.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rate_limits: BTreeMap<String, RateLimit>,
@@ -521,6 +539,7 @@ impl Summary {
             errors_by_registry,
             from_registry: facts.iter().filter(|f| f.source == SOURCE_REGISTRY).count(),
             from_cache: facts.iter().filter(|f| f.source == SOURCE_CACHE).count(),
+            from_bundle: facts.iter().filter(|f| f.source == SOURCE_BUNDLE).count(),
             rate_limits: BTreeMap::new(),
             redactions: 0,
         }

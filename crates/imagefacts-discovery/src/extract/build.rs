@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use imagefacts_model::discovery::{
-    ContainerType, Discovery, DiscoveryError, ImageUse, NodeInfo, PullFailure, RunningDigest,
-    RunningDigestKind, SecretRef, WorkloadRef,
+    ContainerType, Discovery, DiscoveryError, ImageUse, LeftOut, NodeImage, NodeInfo, PullFailure,
+    RunningDigest, RunningDigestKind, SecretRef, WorkloadRef,
 };
-use imagefacts_model::{Platform, Reference};
+use imagefacts_model::reference::Target;
+use imagefacts_model::{Digest, Platform, Reference};
 
 use super::image_id::parse_image_id;
 use super::object::Meta;
@@ -19,11 +20,15 @@ const PULL_FAILURE_REASONS: [&str; 3] = ["ErrImagePull", "ImagePullBackOff", "In
 /// Owner chains longer than this are cut (guards against reference cycles).
 const MAX_OWNER_HOPS: usize = 16;
 
+/// A workload container: (namespace, kind, name, container, container type).
+type WorkloadKey = (String, String, String, String, ContainerType);
+
 /// Everything known about one image while building.
 #[derive(Default)]
 struct ImageAcc {
     aliases: BTreeSet<String>,
-    workloads: BTreeMap<(String, String, String, String, ContainerType), BTreeSet<String>>,
+    /// By workload container: the pods, and whether the owner was inferred.
+    workloads: BTreeMap<WorkloadKey, (BTreeSet<String>, bool)>,
     running: BTreeMap<(String, RunningDigestKind, Option<String>), BTreeSet<String>>,
     failures: BTreeSet<PullFailure>,
     secrets: BTreeSet<SecretRef>,
@@ -56,9 +61,9 @@ impl<'a> Owners<'a> {
         }
     }
 
-    /// The top owner `(kind, name)` of `metas[start]` (itself when it has none), and whether it
-    /// has an owner at all.
-    fn top(&self, start: usize) -> ((&'a str, &'a str), bool) {
+    /// The top owner of `metas[start]` (itself when it has none). A pod whose ReplicaSet is
+    /// missing, named `<deployment>-<template_hash>`, is under that Deployment (inferred).
+    fn top(&self, start: usize, template_hash: Option<&str>) -> Top<'a> {
         let mut cur = &self.metas[start];
         let owned = cur.owner.is_some();
         for _ in 0..MAX_OWNER_HOPS {
@@ -80,12 +85,48 @@ impl<'a> Owners<'a> {
             match found {
                 Some(next) if !std::ptr::eq(next, cur) => cur = next,
                 Some(_) => break,
-                // An owner we have not seen (not collected, or a custom resource): it is the top.
-                None => return ((owner.kind.as_str(), owner.name.as_str()), owned),
+                // An owner we have not seen (not collected, or a custom resource): it is the top,
+                // unless it is a ReplicaSet that names its Deployment.
+                None => {
+                    let deployment = (owner.kind == "ReplicaSet")
+                        .then(|| template_hash.filter(|_| std::ptr::eq(cur, &self.metas[start])))
+                        .flatten()
+                        .and_then(|hash| owner.name.strip_suffix(hash)?.strip_suffix('-'))
+                        .filter(|d| !d.is_empty());
+                    return match deployment {
+                        Some(d) => Top {
+                            kind: "Deployment",
+                            name: d,
+                            owned,
+                            inferred: true,
+                        },
+                        None => Top {
+                            kind: owner.kind.as_str(),
+                            name: owner.name.as_str(),
+                            owned,
+                            inferred: false,
+                        },
+                    };
+                }
             }
         }
-        ((cur.kind.as_str(), cur.name.as_str()), owned)
+        Top {
+            kind: cur.kind.as_str(),
+            name: cur.name.as_str(),
+            owned,
+            inferred: false,
+        }
     }
+}
+
+/// The top owner of an object.
+struct Top<'a> {
+    kind: &'a str,
+    name: &'a str,
+    /// Whether the object has an owner at all.
+    owned: bool,
+    /// Whether the top was inferred from a name rather than read.
+    inferred: bool,
 }
 
 /// Normalises image strings, caching each distinct spelling.
@@ -115,9 +156,27 @@ pub(super) fn build(x: Extractor) -> Discovery {
     for w in &x.workloads {
         add_workload(&x, &owners, &mut normaliser, &mut images, w);
     }
+    let held = NodeHoldings::new(&x.node_images);
     let images = images
         .into_iter()
-        .map(|(reference, acc)| finish_image(reference, acc))
+        .map(|(reference, acc)| {
+            let mut image = finish_image(reference, acc);
+            image.node_images = held.of(&image.reference);
+            image
+        })
+        .collect();
+    let left_out = x
+        .left_out
+        .iter()
+        .map(|(namespace, images)| LeftOut {
+            namespace: namespace.clone(),
+            images: images
+                .iter()
+                .map(|i| normaliser.key(i))
+                .collect::<BTreeSet<_>>()
+                .len(),
+        })
+        .filter(|l| l.images > 0)
         .collect();
     let nodes: Vec<NodeInfo> = x
         .nodes
@@ -137,6 +196,52 @@ pub(super) fn build(x: Extractor) -> Discovery {
         namespaces: x.namespaces.iter().cloned().collect(),
         pull_secrets: x.pull_secrets.iter().cloned().collect(),
         errors,
+        left_out,
+    }
+}
+
+/// What the nodes hold, by the normalised reference their `status.images` names give.
+struct NodeHoldings {
+    by_reference: HashMap<String, BTreeSet<NodeImage>>,
+}
+
+impl NodeHoldings {
+    fn new(node_images: &[(String, Vec<String>, Option<i64>)]) -> NodeHoldings {
+        let mut by_reference: HashMap<String, BTreeSet<NodeImage>> = HashMap::new();
+        for (node, names, size) in node_images {
+            let parsed: Vec<Reference> = names
+                .iter()
+                .filter_map(|n| Reference::parse(n).ok())
+                .collect();
+            let digest_in = |repo: &str| -> Option<Digest> {
+                parsed
+                    .iter()
+                    .find(|r| r.name() == repo && matches!(r.target(), Target::Digest(_)))
+                    .and_then(|r| r.digest().cloned())
+            };
+            for r in &parsed {
+                let digest = match r.target() {
+                    Target::Digest(d) => Some(d.clone()),
+                    Target::Tag(_) => digest_in(&r.name()),
+                };
+                by_reference
+                    .entry(r.to_string())
+                    .or_default()
+                    .insert(NodeImage {
+                        node: node.clone(),
+                        digest,
+                        size_bytes: size.and_then(|s| u64::try_from(s).ok()),
+                    });
+            }
+        }
+        NodeHoldings { by_reference }
+    }
+
+    fn of(&self, reference: &str) -> Vec<NodeImage> {
+        self.by_reference
+            .get(reference)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -148,9 +253,10 @@ fn add_workload(
     w: &WorkloadRecord,
 ) {
     let meta = &x.metas[w.meta];
-    let ((top_kind, top_name), owned) = owners.top(w.meta);
+    let top = owners.top(w.meta, w.template_hash.as_deref());
+    let (top_kind, top_name) = (top.kind, top.name);
     // An owned controller scaled to zero is an old revision (a Deployment's previous ReplicaSet).
-    if !w.is_pod && owned && w.replicas == Some(0) {
+    if !w.is_pod && top.owned && w.replicas == Some(0) {
         return;
     }
     let ns = meta.namespace.as_str();
@@ -183,7 +289,7 @@ fn add_workload(
         if image != key {
             acc.aliases.insert(image.to_owned());
         }
-        let pods = acc
+        let (pods, inferred) = acc
             .workloads
             .entry((
                 ns.to_owned(),
@@ -193,6 +299,7 @@ fn add_workload(
                 c.container_type,
             ))
             .or_default();
+        *inferred |= top.inferred;
         if w.in_cluster {
             pods.insert(meta.name.clone());
         }
@@ -233,13 +340,14 @@ fn finish_image(reference: String, acc: ImageAcc) -> ImageUse {
         .workloads
         .into_iter()
         .map(
-            |((namespace, kind, name, container, container_type), pods)| WorkloadRef {
+            |((namespace, kind, name, container, container_type), (pods, inferred))| WorkloadRef {
                 namespace,
                 kind,
                 name,
                 container,
                 container_type,
                 pods: pods.into_iter().collect(),
+                inferred,
             },
         )
         .collect();

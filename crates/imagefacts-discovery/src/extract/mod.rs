@@ -13,9 +13,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use imagefacts_model::Platform;
 use imagefacts_model::discovery::{Discovery, DiscoveryError, PullSecretInfo};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::filter::NamespaceFilter;
-use object::{Meta, PodSpec, Status, str_at};
+use crate::names;
+use crate::view::{self, Event, Object};
+use object::{Meta, PodSpec, Status};
 
 /// Which kind of source an object or error comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,10 +97,12 @@ struct WorkloadRecord {
     statuses: Vec<Status>,
     /// `spec.replicas`, when given.
     replicas: Option<i64>,
+    /// The `pod-template-hash` label (of a pod), telling a Deployment's ReplicaSet by name.
+    template_hash: Option<String>,
 }
 
-/// Lists nested deeper than this are not unwrapped (guards the recursion on hostile input).
-const MAX_LIST_DEPTH: usize = 8;
+/// The label a Deployment puts on its ReplicaSets' pods.
+const POD_TEMPLATE_HASH: &str = "pod-template-hash";
 
 /// Collects objects one by one, then builds the [`Discovery`].
 ///
@@ -128,18 +133,25 @@ pub struct Extractor {
     pull_secrets: BTreeSet<PullSecretInfo>,
     errors: Vec<DiscoveryError>,
     kept: Option<Vec<KeptObject>>,
+    /// Applied to each object kept, before it is kept (redaction for a new bundle).
+    redact: fn(&mut Value) -> usize,
+    /// What each node holds: `(node, names, sizeBytes)` of its `status.images`.
+    node_images: Vec<(String, Vec<String>, Option<i64>)>,
+    /// Images of the workloads in namespaces the filter left out, by namespace.
+    left_out: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// An object read by a source and selected by the filter, kept to be written out again (into a
-/// new support bundle): its kind, its namespace (`None` for cluster-scoped kinds) and the object.
-#[derive(Debug, Clone, PartialEq)]
+/// new support bundle): its kind, its namespace (`None` for cluster-scoped kinds) and the object
+/// as compact JSON (about the size it had on the wire, not a parsed tree).
+#[derive(Debug, Clone)]
 pub struct KeptObject {
     /// The object's kind (`Pod`, `Deployment`, `Node`, ...).
     pub kind: String,
     /// Its namespace, for namespaced kinds.
     pub namespace: Option<String>,
     /// The object as read.
-    pub object: Value,
+    pub object: Box<RawValue>,
 }
 
 impl Extractor {
@@ -155,22 +167,43 @@ impl Extractor {
             pull_secrets: BTreeSet::new(),
             errors: Vec::new(),
             kept: None,
+            redact: |_| 0,
+            node_images: Vec::new(),
+            left_out: BTreeMap::new(),
         }
     }
 
     /// Also keeps every selected object, for [`Extractor::finish_with_objects`].
-    pub fn keeping_objects(mut self) -> Extractor {
+    pub fn keeping_objects(self) -> Extractor {
+        self.keeping_objects_with(|_| 0)
+    }
+
+    /// [`Extractor::keeping_objects`], each object passed through `redact` before it is kept
+    /// (so that what is kept to be written out again holds no secret).
+    pub fn keeping_objects_with(mut self, redact: fn(&mut Value) -> usize) -> Extractor {
         self.kept = Some(Vec::new());
+        self.redact = redact;
         self
     }
 
-    fn keep(&mut self, kind: &str, namespace: Option<&str>, obj: &Value) {
-        if let Some(kept) = &mut self.kept {
-            kept.push(KeptObject {
+    /// Whether objects are kept (then [`Extractor::add`] must be given them as values).
+    pub fn keeps_objects(&self) -> bool {
+        self.kept.is_some()
+    }
+
+    fn keep(&mut self, kind: &str, namespace: Option<&str>, obj: Option<&Value>) {
+        let (Some(kept), Some(obj)) = (&mut self.kept, obj) else {
+            return;
+        };
+        let mut obj = obj.clone();
+        (self.redact)(&mut obj);
+        match serde_json::value::to_raw_value(&obj) {
+            Ok(object) => kept.push(KeptObject {
                 kind: kind.to_owned(),
                 namespace: namespace.map(str::to_owned),
-                object: obj.clone(),
-            });
+                object,
+            }),
+            Err(e) => tracing::debug!(error = %e, "object not kept"),
         }
     }
 
@@ -189,7 +222,80 @@ impl Extractor {
     /// `<Kind>List`) or a JSON array is unwrapped into its items. Other objects are kept only as
     /// possible owners of workloads.
     pub fn add(&mut self, origin: &ObjectOrigin, object: Value) {
-        self.add_at_depth(origin, &object, 0);
+        if self.kept.is_some() {
+            self.add_value_keeping(origin, &object, origin.kind.clone(), 0);
+            return;
+        }
+        let mut events = Vec::new();
+        let _ = view::decode(&object, origin.kind.clone(), &mut |e| events.push(e));
+        for e in events {
+            self.add_event(origin, e, None);
+        }
+    }
+
+    /// Adds what [`view::decode`] found.
+    pub(crate) fn add_event(&mut self, origin: &ObjectOrigin, event: Event, value: Option<&Value>) {
+        match event {
+            Event::Object(object, default_kind) => {
+                let kind = object.kind.get().map(str::to_owned).or(default_kind);
+                // Without a kind it is no Kubernetes object (a Helm values file, a Chart.yaml).
+                if let Some(kind) = kind {
+                    self.add_object(origin, &object, &kind, value);
+                }
+            }
+            Event::NotAnObject => self
+                .errors
+                .push(origin.error("not a Kubernetes object (expected a JSON/YAML mapping)")),
+            Event::TooDeep => self
+                .errors
+                .push(origin.error("lists nested too deeply; the inner ones were skipped")),
+            Event::BadItems => self
+                .errors
+                .push(origin.error("a List whose items is neither an array nor null")),
+        }
+    }
+
+    /// [`Extractor::add`] when objects are kept: the tree is walked as a value so that each
+    /// object is kept as read.
+    fn add_value_keeping(
+        &mut self,
+        origin: &ObjectOrigin,
+        value: &Value,
+        kind: Option<String>,
+        depth: usize,
+    ) {
+        let items = match value {
+            Value::Array(items) => Some((items, kind.clone())),
+            Value::Object(o) => match o.get("items") {
+                Some(Value::Array(items)) => {
+                    let list_kind = o
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .and_then(|k| k.strip_suffix("List"))
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .or(kind.clone());
+                    Some((items, list_kind))
+                }
+                Some(Value::Null) => return,
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some((items, item_kind)) = items {
+            if depth >= view::MAX_LIST_DEPTH {
+                return self.add_event(origin, Event::TooDeep, None);
+            }
+            for item in items {
+                self.add_value_keeping(origin, item, item_kind.clone(), depth + 1);
+            }
+            return;
+        }
+        let mut events = Vec::new();
+        let _ = view::decode(value, kind, &mut |e| events.push(e));
+        for e in events {
+            self.add_event(origin, e, Some(value));
+        }
     }
 
     /// Records an error found by a source.
@@ -204,93 +310,90 @@ impl Extractor {
         }
     }
 
-    fn add_at_depth(&mut self, origin: &ObjectOrigin, object: &Value, depth: usize) {
-        if let Some(items) = object.as_array() {
-            self.add_items(origin, items, origin.kind.clone(), depth);
-            return;
-        }
-        if !object.is_object() {
-            self.errors
-                .push(origin.error("not a Kubernetes object (expected a JSON/YAML mapping)"));
-            return;
-        }
-        let kind = str_at(object, &["kind"]).or(origin.kind.as_deref());
-        let Some(kind) = kind else {
-            // Not a Kubernetes object (a Helm values file, a Chart.yaml, ...): nothing to read.
-            return;
-        };
-        if let Some(items) = object.get("items").and_then(Value::as_array)
-            && (kind == "List" || kind.ends_with("List"))
-        {
-            let item_kind = kind
-                .strip_suffix("List")
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned)
-                .or_else(|| origin.kind.clone());
-            self.add_items(origin, items, item_kind, depth);
-            return;
-        }
-        let kind = kind.to_owned();
-        self.add_object(origin, object, &kind);
-    }
-
-    fn add_items(
+    fn add_object(
         &mut self,
         origin: &ObjectOrigin,
-        items: &[Value],
-        kind: Option<String>,
-        depth: usize,
+        obj: &Object,
+        kind: &str,
+        value: Option<&Value>,
     ) {
-        if depth >= MAX_LIST_DEPTH {
-            self.errors
-                .push(origin.error("lists nested too deeply; the inner ones were skipped"));
-            return;
-        }
-        let origin = ObjectOrigin {
-            kind,
-            ..origin.clone()
-        };
-        for item in items {
-            self.add_at_depth(&origin, item, depth + 1);
-        }
-    }
-
-    fn add_object(&mut self, origin: &ObjectOrigin, obj: &Value, kind: &str) {
         match kind {
             "Node" => {
-                self.keep(kind, None, obj);
-                if let (Some(name), Some(platform)) = (
-                    str_at(obj, &["metadata", "name"]),
-                    object::node_platform(obj),
-                ) {
-                    self.nodes.insert(name.to_owned(), platform);
+                if let Some(name) = obj.metadata.name.get() {
+                    if let Err(reason) = names::check_subdomain(name) {
+                        return self.errors.push(
+                            origin
+                                .error(format!("node {}: {reason}; skipped", names::quoted(name))),
+                        );
+                    }
+                    self.keep(kind, None, value);
+                    if let Some(platform) = object::node_platform(obj) {
+                        self.nodes.insert(name.to_owned(), platform);
+                    }
+                    for image in obj.status.images.iter() {
+                        self.node_images.push((
+                            name.to_owned(),
+                            image.names.0.clone(),
+                            image.size_bytes.0,
+                        ));
+                    }
                 }
                 return;
             }
             "Namespace" => {
-                if let Some(name) = str_at(obj, &["metadata", "name"])
+                if let Some(name) = obj.metadata.name.get()
                     && self.filter.matches(name)
                 {
-                    self.keep(kind, None, obj);
+                    if let Err(reason) = names::check_namespace(name) {
+                        return self.errors.push(origin.error(format!(
+                            "namespace {}: {reason}; skipped",
+                            names::quoted(name)
+                        )));
+                    }
+                    self.keep(kind, None, value);
                     self.namespaces.insert(name.to_owned());
                 }
                 return;
             }
             _ => {}
         }
-        let namespace = str_at(obj, &["metadata", "namespace"])
+        let namespace = obj
+            .metadata
+            .namespace
+            .get()
             .or(origin.namespace.as_deref())
             .unwrap_or("default");
+        if let Err(reason) = names::check_namespace(namespace) {
+            return self.errors.push(origin.error(format!(
+                "{kind} {}: namespace {}: {reason}; skipped",
+                names::quoted(obj.metadata.name.get().unwrap_or_default()),
+                names::quoted(namespace)
+            )));
+        }
         if !self.filter.matches(namespace) {
+            if let Some(spec) = object::pod_spec_of(obj, kind) {
+                let images = self.left_out.entry(namespace.to_owned()).or_default();
+                for c in PodSpec::read(spec).containers {
+                    images.extend(c.image);
+                }
+            }
             return;
         }
-        self.keep(kind, Some(namespace), obj);
-        let Some(meta) = Meta::read(obj, kind, namespace) else {
+        if let Some(name) = obj.metadata.name.get()
+            && let Err(reason) = names::check_subdomain(name)
+        {
+            return self.errors.push(DiscoveryError {
+                namespace: Some(namespace.to_owned()),
+                ..origin.error(format!("{kind} {}: {reason}; skipped", names::quoted(name)))
+            });
+        }
+        self.keep(kind, Some(namespace), value);
+        let Some(meta) = Meta::read(&obj.metadata, kind, namespace) else {
             return;
         };
         self.namespaces.insert(namespace.to_owned());
         if kind == "ServiceAccount" {
-            let names = object::secret_names(obj);
+            let names = object::secret_names(&obj.image_pull_secrets);
             self.service_accounts
                 .insert((meta.namespace, meta.name), names);
             return;
@@ -315,13 +418,14 @@ impl Extractor {
         let record = WorkloadRecord {
             meta: self.metas.len(),
             is_pod,
-            in_cluster: is_pod && obj.get("status").is_some_and(Value::is_object),
+            in_cluster: is_pod && obj.has_status,
             statuses: if is_pod {
-                object::statuses(obj)
+                object::statuses(&obj.status)
             } else {
                 Vec::new()
             },
-            replicas: object::get(obj, &["spec", "replicas"]).and_then(Value::as_i64),
+            replicas: obj.spec.as_ref().and_then(|s| s.replicas.0),
+            template_hash: obj.metadata.labels.0.get(POD_TEMPLATE_HASH).cloned(),
             spec,
         };
         self.metas.push(meta);

@@ -1,28 +1,10 @@
-//! Reading the few fields discovery needs out of a Kubernetes object held as JSON, tolerating any
-//! shape: a field of the wrong type counts as absent.
+//! From the typed views of an object ([`crate::view`]) to the records discovery keeps: identity
+//! and controller, pod spec, container statuses, node platform.
 
 use imagefacts_model::Platform;
 use imagefacts_model::discovery::ContainerType;
-use serde_json::Value;
 
-/// `v[path[0]][path[1]]...`, when every step is an object holding the key.
-pub(crate) fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    path.iter()
-        .try_fold(v, |cur, key| cur.as_object()?.get(*key))
-}
-
-/// The non-empty string at `path`.
-pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    get(v, path)?.as_str().filter(|s| !s.is_empty())
-}
-
-/// The array at `path`, or an empty slice.
-pub(crate) fn arr_at<'a>(v: &'a Value, path: &[&str]) -> &'a [Value] {
-    get(v, path)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-}
+use crate::view::{self, Object};
 
 /// The controller reference of an object (`metadata.ownerReferences[]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,24 +26,24 @@ pub(crate) struct Meta {
 
 impl Meta {
     /// Reads `metadata`; `None` without a name.
-    pub(crate) fn read(obj: &Value, kind: &str, namespace: &str) -> Option<Meta> {
-        let name = str_at(obj, &["metadata", "name"])?;
+    pub(crate) fn read(meta: &view::Metadata, kind: &str, namespace: &str) -> Option<Meta> {
+        let name = meta.name.get()?;
         Some(Meta {
             kind: kind.to_owned(),
             namespace: namespace.to_owned(),
             name: name.to_owned(),
-            uid: str_at(obj, &["metadata", "uid"]).map(str::to_owned),
-            owner: controller_ref(obj),
+            uid: meta.uid.get().map(str::to_owned),
+            owner: controller_ref(meta),
         })
     }
 }
 
 /// The owner reference marked `controller: true`, else the first one; references to a `Node`
 /// (mirror pods of static pods) are not owners of a workload.
-fn controller_ref(obj: &Value) -> Option<OwnerRef> {
+fn controller_ref(meta: &view::Metadata) -> Option<OwnerRef> {
     let mut first = None;
-    for r in arr_at(obj, &["metadata", "ownerReferences"]) {
-        let (Some(kind), Some(name)) = (str_at(r, &["kind"]), str_at(r, &["name"])) else {
+    for r in meta.owner_references.iter() {
+        let (Some(kind), Some(name)) = (r.kind.get(), r.name.get()) else {
             continue;
         };
         if kind == "Node" {
@@ -70,9 +52,9 @@ fn controller_ref(obj: &Value) -> Option<OwnerRef> {
         let owner = OwnerRef {
             kind: kind.to_owned(),
             name: name.to_owned(),
-            uid: str_at(r, &["uid"]).map(str::to_owned),
+            uid: r.uid.get().map(str::to_owned),
         };
-        if get(r, &["controller"]).and_then(Value::as_bool) == Some(true) {
+        if r.controller.0 == Some(true) {
             return Some(owner);
         }
         first.get_or_insert(owner);
@@ -98,59 +80,53 @@ pub(crate) struct PodSpec {
     pub(crate) node_name: Option<String>,
 }
 
-const CONTAINER_LISTS: [(&str, ContainerType); 3] = [
-    ("initContainers", ContainerType::Init),
-    ("containers", ContainerType::Regular),
-    ("ephemeralContainers", ContainerType::Ephemeral),
-];
-
 impl PodSpec {
-    /// Reads a `PodSpec` object.
-    pub(crate) fn read(spec: &Value) -> PodSpec {
+    /// Reads a pod spec.
+    pub(crate) fn read(spec: &view::Spec) -> PodSpec {
+        let lists = [
+            (&spec.init_containers, ContainerType::Init),
+            (&spec.containers, ContainerType::Regular),
+            (&spec.ephemeral_containers, ContainerType::Ephemeral),
+        ];
         let mut containers = Vec::new();
-        for (list, container_type) in CONTAINER_LISTS {
-            for c in arr_at(spec, &[list]) {
-                if !c.is_object() {
-                    continue;
-                }
+        for (list, container_type) in lists {
+            for c in list.iter() {
                 containers.push(Container {
-                    name: str_at(c, &["name"]).unwrap_or_default().to_owned(),
-                    image: get(c, &["image"])
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
+                    name: c.name.get().unwrap_or_default().to_owned(),
+                    image: c.image.get().map(str::to_owned),
                     container_type,
                 });
             }
         }
         PodSpec {
             containers,
-            pull_secrets: secret_names(spec),
-            service_account: str_at(spec, &["serviceAccountName"])
-                .or_else(|| str_at(spec, &["serviceAccount"]))
+            pull_secrets: secret_names(&spec.image_pull_secrets),
+            service_account: spec
+                .service_account_name
+                .get()
+                .or(spec.service_account.get())
                 .unwrap_or("default")
                 .to_owned(),
-            node_name: str_at(spec, &["nodeName"]).map(str::to_owned),
+            node_name: spec.node_name.get().map(str::to_owned),
         }
     }
 }
 
 /// Names in an `imagePullSecrets` list (of a pod spec or a service account).
-pub(crate) fn secret_names(v: &Value) -> Vec<String> {
-    arr_at(v, &["imagePullSecrets"])
-        .iter()
-        .filter_map(|s| str_at(s, &["name"]).map(str::to_owned))
+pub(crate) fn secret_names(refs: &[view::NameRef]) -> Vec<String> {
+    refs.iter()
+        .filter_map(|s| s.name.get().map(str::to_owned))
         .collect()
 }
 
-/// Where a pod template is found in an object of `kind`, if anywhere.
-pub(crate) fn pod_spec_of<'a>(obj: &'a Value, kind: &str) -> Option<&'a Value> {
-    let spec = if kind == "Pod" {
-        get(obj, &["spec"])
-    } else {
-        get(obj, &["spec", "template", "spec"])
-            .or_else(|| get(obj, &["spec", "jobTemplate", "spec", "template", "spec"]))
-    }?;
-    spec.is_object().then_some(spec)
+/// Where a pod spec is found in an object of `kind`, if anywhere.
+pub(crate) fn pod_spec_of<'a>(obj: &'a Object, kind: &str) -> Option<&'a view::Spec> {
+    let spec = obj.spec.as_ref()?;
+    if kind == "Pod" {
+        return Some(spec);
+    }
+    let template = |s: &'a view::Spec| s.template.get()?.spec.get().map(|b| &**b);
+    template(spec).or_else(|| template(spec.job_template.get()?.spec.get()?))
 }
 
 /// A container status of a pod (`status.containerStatuses[]` and friends).
@@ -163,28 +139,33 @@ pub(crate) struct Status {
     pub(crate) waiting: Option<(String, String)>,
 }
 
-const STATUS_LISTS: [(&str, ContainerType); 3] = [
-    ("initContainerStatuses", ContainerType::Init),
-    ("containerStatuses", ContainerType::Regular),
-    ("ephemeralContainerStatuses", ContainerType::Ephemeral),
-];
-
 /// Reads the container statuses of a pod.
-pub(crate) fn statuses(pod: &Value) -> Vec<Status> {
+pub(crate) fn statuses(status: &view::Status) -> Vec<Status> {
+    let lists = [
+        (&status.init_container_statuses, ContainerType::Init),
+        (&status.container_statuses, ContainerType::Regular),
+        (
+            &status.ephemeral_container_statuses,
+            ContainerType::Ephemeral,
+        ),
+    ];
     let mut out = Vec::new();
-    for (list, container_type) in STATUS_LISTS {
-        for s in arr_at(pod, &["status", list]) {
-            let Some(name) = str_at(s, &["name"]) else {
+    for (list, container_type) in lists {
+        for s in list.iter() {
+            let Some(name) = s.name.get() else {
                 continue;
             };
-            let waiting = str_at(s, &["state", "waiting", "reason"]).map(|reason| {
-                let message = str_at(s, &["state", "waiting", "message"]).unwrap_or_default();
-                (reason.to_owned(), message.to_owned())
+            let waiting = s.state.get().and_then(|st| st.waiting.get()).and_then(|w| {
+                let reason = w.reason.get()?;
+                Some((
+                    reason.to_owned(),
+                    w.message.get().unwrap_or_default().to_owned(),
+                ))
             });
             out.push(Status {
                 name: name.to_owned(),
                 container_type,
-                image_id: str_at(s, &["imageID"]).map(str::to_owned),
+                image_id: s.image_id.get().map(str::to_owned),
                 waiting,
             });
         }
@@ -194,21 +175,21 @@ pub(crate) fn statuses(pod: &Value) -> Vec<Status> {
 
 /// A node's platform: `status.nodeInfo.operatingSystem/architecture`, else the
 /// `kubernetes.io/os|arch` labels (and their deprecated `beta.` forms).
-pub(crate) fn node_platform(node: &Value) -> Option<Platform> {
+pub(crate) fn node_platform(node: &Object) -> Option<Platform> {
+    let labels = &node.metadata.labels.0;
     let label = |key: &str| {
-        str_at(
-            node,
-            &["metadata", "labels", &format!("kubernetes.io/{key}")],
-        )
-        .or_else(|| {
-            str_at(
-                node,
-                &["metadata", "labels", &format!("beta.kubernetes.io/{key}")],
-            )
-        })
+        labels
+            .get(&format!("kubernetes.io/{key}"))
+            .or_else(|| labels.get(&format!("beta.kubernetes.io/{key}")))
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     };
-    let arch = str_at(node, &["status", "nodeInfo", "architecture"]).or_else(|| label("arch"))?;
-    let os = str_at(node, &["status", "nodeInfo", "operatingSystem"])
+    let info = node.status.node_info.get();
+    let arch = info
+        .and_then(|i| i.architecture.get())
+        .or_else(|| label("arch"))?;
+    let os = info
+        .and_then(|i| i.operating_system.get())
         .or_else(|| label("os"))
         .unwrap_or("linux");
     Some(Platform::new(os, arch))
@@ -217,61 +198,91 @@ pub(crate) fn node_platform(node: &Value) -> Option<Platform> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn object(v: Value) -> Object {
+        let mut out = None;
+        crate::view::decode(&v, None, &mut |e| {
+            if let crate::view::Event::Object(o, _) = e {
+                out = Some(*o);
+            }
+        })
+        .unwrap();
+        out.expect("an object")
+    }
+
+    fn spec(v: Value) -> view::Spec {
+        object(json!({"spec": v})).spec.unwrap()
+    }
 
     #[test]
     fn controller_ref_prefers_controller_and_skips_nodes() {
-        let obj = json!({"metadata": {"name": "p", "ownerReferences": [
+        let obj = object(json!({"metadata": {"name": "p", "ownerReferences": [
             {"kind": "Foo", "name": "gc-only", "uid": "1"},
             {"kind": "ReplicaSet", "name": "rs", "uid": "2", "controller": true}
-        ]}});
-        let owner = Meta::read(&obj, "Pod", "ns").unwrap().owner.unwrap();
+        ]}}));
+        let owner = Meta::read(&obj.metadata, "Pod", "ns")
+            .unwrap()
+            .owner
+            .unwrap();
         assert_eq!(
             (owner.kind.as_str(), owner.name.as_str()),
             ("ReplicaSet", "rs")
         );
 
-        let mirror = json!({"metadata": {"name": "kube-apiserver-n1", "ownerReferences": [
-            {"kind": "Node", "name": "n1", "uid": "3", "controller": true}
-        ]}});
+        let mirror = object(
+            json!({"metadata": {"name": "kube-apiserver-n1", "ownerReferences": [
+                {"kind": "Node", "name": "n1", "uid": "3", "controller": true}
+            ]}}),
+        );
         assert_eq!(
-            Meta::read(&mirror, "Pod", "kube-system").unwrap().owner,
+            Meta::read(&mirror.metadata, "Pod", "kube-system")
+                .unwrap()
+                .owner,
             None
         );
 
-        let first = json!({"metadata": {"name": "p", "ownerReferences": [
+        let first = object(json!({"metadata": {"name": "p", "ownerReferences": [
             {"kind": "Job", "name": "j"}, {"kind": "Other", "name": "o"}
-        ]}});
+        ]}}));
         assert_eq!(
-            Meta::read(&first, "Pod", "ns").unwrap().owner.unwrap().name,
+            Meta::read(&first.metadata, "Pod", "ns")
+                .unwrap()
+                .owner
+                .unwrap()
+                .name,
             "j"
         );
     }
 
     #[test]
     fn pod_spec_paths() {
-        let deploy =
-            json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}});
-        assert!(pod_spec_of(&deploy, "Deployment").is_some());
-        let pod = json!({"spec": {"containers": []}});
-        assert_eq!(pod_spec_of(&pod, "Pod"), Some(&json!({"containers": []})));
-        let cron =
-            json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}});
-        assert!(pod_spec_of(&cron, "CronJob").is_some());
-        assert!(pod_spec_of(&json!({"spec": {"template": "nope"}}), "X").is_none());
-        assert!(pod_spec_of(&json!([1, 2]), "Pod").is_none());
+        let deploy = object(
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}}}),
+        );
+        assert_eq!(
+            pod_spec_of(&deploy, "Deployment").unwrap().containers.len(),
+            1
+        );
+        let pod = object(json!({"spec": {"containers": []}}));
+        assert!(pod_spec_of(&pod, "Pod").is_some());
+        let cron = object(
+            json!({"spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"image": "c"}]}}}}}}),
+        );
+        assert_eq!(pod_spec_of(&cron, "CronJob").unwrap().containers.len(), 1);
+        assert!(pod_spec_of(&object(json!({"spec": {"template": "nope"}})), "X").is_none());
+        assert!(pod_spec_of(&object(json!({"spec": [1, 2]})), "Pod").is_none());
     }
 
     #[test]
     fn spec_fields_of_odd_types_are_absent() {
-        let spec = json!({
+        let p = PodSpec::read(&spec(json!({
             "containers": [{"name": "a", "image": 7}, "junk", {"image": "b"}],
             "initContainers": {"not": "a list"},
             "imagePullSecrets": [{"name": "s"}, {"name": 3}, null],
             "serviceAccount": "legacy",
             "nodeName": ""
-        });
-        let p = PodSpec::read(&spec);
+        })));
         assert_eq!(p.containers.len(), 2);
         assert_eq!(p.containers[0].image, None);
         assert_eq!(p.containers[1].name, "");
@@ -283,17 +294,20 @@ mod tests {
 
     #[test]
     fn node_platform_falls_back_to_labels() {
-        let info =
-            json!({"status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "arm64"}}});
+        let info = object(
+            json!({"status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "arm64"}}}),
+        );
         assert_eq!(node_platform(&info), Some(Platform::new("linux", "arm64")));
-        let labels = json!({"metadata": {"labels": {"kubernetes.io/os": "windows", "kubernetes.io/arch": "amd64"}},
-            "status": {"nodeInfo": {"architecture": ""}}});
+        let labels = object(
+            json!({"metadata": {"labels": {"kubernetes.io/os": "windows", "kubernetes.io/arch": "amd64"}},
+            "status": {"nodeInfo": {"architecture": ""}}}),
+        );
         assert_eq!(
             node_platform(&labels),
             Some(Platform::new("windows", "amd64"))
         );
-        let beta = json!({"metadata": {"labels": {"beta.kubernetes.io/arch": "s390x"}}});
+        let beta = object(json!({"metadata": {"labels": {"beta.kubernetes.io/arch": "s390x"}}}));
         assert_eq!(node_platform(&beta), Some(Platform::new("linux", "s390x")));
-        assert_eq!(node_platform(&json!({"metadata": {}})), None);
+        assert_eq!(node_platform(&object(json!({"metadata": {}}))), None);
     }
 }

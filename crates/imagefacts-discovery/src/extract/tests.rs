@@ -390,6 +390,7 @@ fn order_of_objects_does_not_matter() {
                 container: s("c"),
                 container_type: ContainerType::Regular,
                 pods: vec![s("web-1-b")],
+                inferred: false,
             },
             WorkloadRef {
                 namespace: s("ns"),
@@ -398,6 +399,7 @@ fn order_of_objects_does_not_matter() {
                 container: s("c"),
                 container_type: ContainerType::Regular,
                 pods: vec![s("solo")],
+                inferred: false,
             },
         ]
     );

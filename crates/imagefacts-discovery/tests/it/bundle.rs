@@ -1,7 +1,7 @@
 //! The support bundle source against the fixture in the real troubleshoot layout, as a directory,
 //! a `.tar.gz` and a plain `.tar`.
 
-use imagefacts_discovery::{DiscoverError, NamespaceFilter, Source, discover, read_bundle};
+use imagefacts_discovery::{DiscoverError, NamespaceFilter};
 use imagefacts_model::Platform;
 use imagefacts_model::discovery::{ContainerType, Discovery, RunningDigestKind, SecretRef};
 
@@ -213,15 +213,6 @@ fn plain_tar_and_parent_directory_are_read_too() {
     assert_eq!(from_parent, from_dir);
 }
 
-#[tokio::test]
-async fn discover_reads_a_bundle_source() {
-    let got = discover(&Source::Bundle(bundle_dir()), &NamespaceFilter::default())
-        .await
-        .expect("discover");
-    assert!(got.pull_secrets.is_empty(), "a bundle holds no credentials");
-    assert_golden(&got.discovery);
-}
-
 #[test]
 fn namespace_filter_applies_to_the_bundle() {
     let only_shop = NamespaceFilter {
@@ -270,33 +261,35 @@ fn what_is_not_a_bundle_is_a_fatal_error_naming_the_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = write(dir.path(), "notes.txt", b"this is not an archive, just some text that is long enough to fill a tar header block or not");
     let err = read_bundle(&text, &NamespaceFilter::default()).unwrap_err();
-    assert!(matches!(err, DiscoverError::NotABundle { .. }), "{err:?}");
+    assert!(matches!(err, Failure::Bundle(_)), "{err:?}");
     assert!(err.to_string().contains("notes.txt"), "{err}");
+    assert!(err.to_string().contains("not a support bundle"), "{err}");
 
     let gz = write(dir.path(), "x.tar.gz", &gzip(b"not a tar inside"));
     let err = read_bundle(&gz, &NamespaceFilter::default()).unwrap_err();
-    assert!(matches!(err, DiscoverError::NotABundle { .. }), "{err:?}");
-    assert!(err.to_string().contains("gzipped"), "{err}");
+    assert!(matches!(err, Failure::Bundle(_)), "{err:?}");
+    assert!(err.to_string().contains("x.tar.gz"), "{err}");
 
-    let mut other = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(2);
-    header.set_mode(0o644);
-    header.set_cksum();
-    other
-        .append_data(&mut header, "top/other/file.json", &b"{}"[..])
-        .expect("append");
-    let other = write(dir.path(), "other.tar", &other.into_inner().expect("tar"));
+    let other = imagefacts_testkit::tar_files(&[("top/other/file.json", b"{}")]);
+    let other = write(dir.path(), "other.tar", &other);
     let err = read_bundle(&other, &NamespaceFilter::default()).unwrap_err();
     assert!(
-        matches!(err, DiscoverError::NoClusterResources { .. }),
+        matches!(
+            err,
+            Failure::Discover(DiscoverError::NoClusterResources { .. })
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("other.tar"), "{err}");
 
-    let err = read_bundle(dir.path(), &NamespaceFilter::default()).unwrap_err();
+    let empty = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(empty.path().join("top")).expect("mkdir");
+    let err = read_bundle(empty.path(), &NamespaceFilter::default()).unwrap_err();
     assert!(
-        matches!(err, DiscoverError::NoClusterResources { .. }),
+        matches!(
+            err,
+            Failure::Discover(DiscoverError::NoClusterResources { .. })
+        ),
         "{err:?}"
     );
 
@@ -305,24 +298,18 @@ fn what_is_not_a_bundle_is_a_fatal_error_naming_the_path() {
         &NamespaceFilter::default(),
     )
     .unwrap_err();
-    assert!(matches!(err, DiscoverError::Read { .. }), "{err:?}");
+    assert!(matches!(err, Failure::Bundle(_)), "{err:?}");
     assert!(err.to_string().contains("missing.tar.gz"), "{err}");
 }
 
 #[test]
-fn a_truncated_archive_keeps_what_was_read_and_says_so() {
+fn a_truncated_archive_is_refused_naming_where_it_ends() {
     let dir = tempfile::tempdir().expect("tempdir");
     let full = gzip(&bundle_tar());
     let cut = write(dir.path(), "cut.tar.gz", &full[..full.len() * 2 / 3]);
-    let d = read_bundle(&cut, &NamespaceFilter::default()).expect("partial bundle");
-    assert!(!d.images.is_empty() || !d.nodes.is_empty() || !d.namespaces.is_empty());
-    assert!(
-        d.errors
-            .iter()
-            .any(|e| e.message.contains("corrupt") || e.message.contains("cannot read")),
-        "{:#?}",
-        d.errors
-    );
+    let err = read_bundle(&cut, &NamespaceFilter::default()).unwrap_err();
+    assert!(matches!(err, Failure::Bundle(_)), "{err:?}");
+    assert!(err.to_string().contains("cut.tar.gz"), "{err}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use imagefacts_discovery::{
-    ClusterOptions, DiscoverError, NamespaceFilter, Source, discover, discover_cluster, read_bundle,
+    ClusterOptions, DiscoverError, NamespaceFilter, Source, discover, discover_cluster,
 };
 use imagefacts_model::discovery::SecretRef;
 use imagefacts_testkit::{Reply, Request, ScriptedServer};

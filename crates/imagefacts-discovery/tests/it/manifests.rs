@@ -1,9 +1,7 @@
 //! The manifest source: the fixture's YAML (a `kind: List`, Helm-rendered output with `# Source:`
 //! comments and empty documents, a malformed document) and JSON describe the bundle's workloads.
 
-use imagefacts_discovery::{
-    DiscoverError, NamespaceFilter, Source, discover, read_bundle, read_manifests,
-};
+use imagefacts_discovery::{DiscoverError, NamespaceFilter, Source, discover, read_manifests};
 use imagefacts_model::discovery::ContainerType;
 
 use crate::support::*;

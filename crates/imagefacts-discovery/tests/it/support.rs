@@ -1,11 +1,10 @@
 //! Fixture paths, archive builders and comparison helpers shared by the tests.
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
+use imagefacts_bundle::{Bundle, BundleError};
+use imagefacts_discovery::{BundleScan, DiscoverError, NamespaceFilter};
 use imagefacts_model::discovery::{ContainerType, Discovery};
 
 /// The top directory of the bundle fixture, named as troubleshoot names it.
@@ -26,18 +25,36 @@ pub(crate) fn manifests_dir() -> PathBuf {
 
 /// The bundle fixture as an uncompressed tar stream, every entry under the top directory.
 pub(crate) fn bundle_tar() -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    builder.follow_symlinks(false);
-    builder
-        .append_dir_all(BUNDLE_TOP, bundle_dir())
-        .expect("tar the bundle fixture");
-    builder.into_inner().expect("finish tar")
+    imagefacts_testkit::tar_dir(BUNDLE_TOP, &bundle_dir()).expect("tar the bundle fixture")
 }
 
-pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    gz.write_all(bytes).expect("gzip");
-    gz.finish().expect("gzip")
+pub(crate) use imagefacts_testkit::gzip;
+
+/// Why a bundle could not be read: refused by its reader, or not a bundle to discovery.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The bundle reader's error (unreadable, not an archive, unsafe, corrupt).
+    Bundle(BundleError),
+    /// Discovery's (no cluster-resources/).
+    Discover(DiscoverError),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Bundle(e) => e.fmt(f),
+            Failure::Discover(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Reads the bundle at `path` as the CLI does: one pass of the bundle reader feeding discovery.
+pub(crate) fn read_bundle(path: &Path, filter: &NamespaceFilter) -> Result<Discovery, Failure> {
+    let mut scan = BundleScan::new(filter);
+    Bundle::open_with(path, &mut scan).map_err(Failure::Bundle)?;
+    scan.finish(path)
+        .map(|(d, _)| d.discovery)
+        .map_err(Failure::Discover)
 }
 
 /// Writes `bytes` to `dir/name` and returns the path.

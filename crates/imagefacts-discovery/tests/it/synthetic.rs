@@ -4,8 +4,6 @@
 //! pod per node, and a CronJob → Job → Pod chain; images repeat across namespaces as they do in
 //! real clusters, pod statuses carry image IDs.
 
-use std::io::Write as _;
-
 use serde_json::{Value, json};
 
 /// What to generate.
@@ -198,22 +196,13 @@ pub(crate) fn files(shape: Shape) -> Vec<(String, Vec<u8>)> {
 
 /// The bundle as a `.tar.gz` (entries under `support-bundle-synthetic/`).
 pub(crate) fn tar_gz(shape: Shape) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut builder = tar::Builder::new(gz);
-    for (path, data) in files(shape) {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        let _ = builder.append_data(
-            &mut header,
-            format!("support-bundle-synthetic/{path}"),
-            data.as_slice(),
-        );
-    }
-    let mut gz = builder.into_inner().unwrap_or_else(|e| panic!("tar: {e}"));
-    let _ = gz.flush();
-    gz.finish().unwrap_or_else(|e| panic!("gzip: {e}"))
+    let files = files(shape);
+    let named: Vec<(String, &[u8])> = files
+        .iter()
+        .map(|(p, d)| (format!("support-bundle-synthetic/{p}"), d.as_slice()))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = named.iter().map(|(p, d)| (p.as_str(), *d)).collect();
+    imagefacts_testkit::gzip(&imagefacts_testkit::tar_files(&refs))
 }
 
 /// Writes the bundle as a directory under `root`.
