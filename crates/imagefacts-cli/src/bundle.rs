@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::Context as _;
-use imagefacts_bundle::{Bundle, BundleFile, FileContents, add_to_bundle, write_new_bundle};
-use imagefacts_discovery::{KeptObject, Source, WorkloadResource, resource_of_kind};
+use imagefacts_bundle::{Bundle, BundleFile, FileContents, FileVisitor, write_new_bundle};
+use imagefacts_discovery::{KeptObject, WorkloadResource, resource_of_kind, valid_namespace};
 use imagefacts_model::discovery::DiscoveryError;
 use imagefacts_model::facts::FactsFile;
 use serde_json::{Value, json};
@@ -14,14 +14,16 @@ use time::OffsetDateTime;
 
 use crate::Outcome;
 use crate::args::BundleArgs;
-use crate::discover::{discover_with_objects, facts_of, source_and_filter, warn_discovery_errors};
+use crate::discover::{
+    discover_bundle, discover_with_objects, facts_of, filter, warn_discovery_errors,
+};
 
 /// Where facts go inside a bundle.
 const FACTS_PATH: &str = "image-facts/facts.json";
 /// Cap on a facts.json read back from a bundle.
 const MAX_FACTS_BYTES: u64 = 512 * 1024 * 1024;
 
-/// facts.json from a file, or `image-facts/facts.json` from a support bundle.
+/// facts.json from a file, or `image-facts/facts.json` from a support bundle (read once).
 pub(crate) fn read_facts_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path.is_file() {
         let bytes =
@@ -30,9 +32,30 @@ pub(crate) fn read_facts_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
             return Ok(bytes);
         }
     }
-    let bundle = Bundle::open(path)?;
-    let files = bundle.read_files(|p| p == FACTS_PATH, MAX_FACTS_BYTES)?;
-    match files.into_iter().next().map(|f| f.contents) {
+    /// Keeps `image-facts/facts.json` as the bundle streams by.
+    struct Facts(Option<FileContents>);
+    impl FileVisitor for Facts {
+        fn wants(&mut self, path: &str, _size: u64) -> bool {
+            path == FACTS_PATH
+        }
+        fn visit(&mut self, _path: &str, size: u64, contents: &mut dyn std::io::Read) {
+            if size > MAX_FACTS_BYTES {
+                self.0 = Some(FileContents::TooLarge {
+                    size,
+                    limit: MAX_FACTS_BYTES,
+                });
+                return;
+            }
+            let mut bytes = Vec::new();
+            // A read error is the bundle's, and Bundle::open_with returns it.
+            if contents.read_to_end(&mut bytes).is_ok() {
+                self.0 = Some(FileContents::Bytes(bytes));
+            }
+        }
+    }
+    let mut facts = Facts(None);
+    Bundle::open_with(path, &mut facts)?;
+    match facts.0 {
         Some(FileContents::Bytes(b)) => Ok(b),
         Some(FileContents::TooLarge { size, limit }) => {
             anyhow::bail!(
@@ -48,45 +71,71 @@ pub(crate) fn read_facts_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-fn list(kind: &str, api_version: &str, items: Vec<Value>) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(&json!({
-        "kind": kind, "apiVersion": api_version, "metadata": {}, "items": items
-    }))
-    .expect("JSON values serialise");
-    bytes.push(b'\n');
+/// A List object holding `items` (each compact JSON), as troubleshoot writes one per kind and
+/// namespace.
+fn list<'a>(kind: &str, api_version: &str, items: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+    let mut bytes =
+        serde_json::to_vec(&json!({"kind": kind, "apiVersion": api_version, "metadata": {}}))
+            .expect("JSON values serialise");
+    bytes.pop();
+    bytes.extend_from_slice(b",\"items\":[");
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            bytes.push(b',');
+        }
+        bytes.extend_from_slice(item.as_bytes());
+    }
+    bytes.extend_from_slice(b"]}\n");
     bytes
 }
 
 /// `cluster-resources/` in troubleshoot's layout: a List per kind and namespace, `nodes.json`,
 /// `namespaces.json`, and `<kind>-errors.json` beside a kind that had errors.
-fn cluster_resources(objects: Vec<KeptObject>, errors: &[DiscoveryError]) -> Vec<BundleFile> {
-    let mut lists: BTreeMap<(&str, String), (&WorkloadResource, Vec<Value>)> = BTreeMap::new();
+fn cluster_resources(objects: &[KeptObject], errors: &[DiscoveryError]) -> Vec<BundleFile> {
+    let mut lists: BTreeMap<(&str, &str), (&WorkloadResource, Vec<&str>)> = BTreeMap::new();
     let (mut nodes, mut namespaces) = (Vec::new(), Vec::new());
+    let mut named_ns = BTreeSet::new();
     let mut seen_ns = BTreeSet::new();
     for o in objects {
         match (o.kind.as_str(), resource_of_kind(&o.kind)) {
-            ("Node", _) => nodes.push(o.object),
-            ("Namespace", _) => namespaces.push(o.object),
+            ("Node", _) => nodes.push(o.object.get()),
+            ("Namespace", _) => {
+                #[derive(serde::Deserialize)]
+                struct Named {
+                    metadata: Meta,
+                }
+                #[derive(serde::Deserialize)]
+                struct Meta {
+                    name: String,
+                }
+                if let Ok(n) = serde_json::from_str::<Named>(o.object.get()) {
+                    named_ns.insert(n.metadata.name);
+                }
+                namespaces.push(o.object.get().to_owned());
+            }
             (_, Some(resource)) => {
-                let ns = o.namespace.unwrap_or_else(|| "default".to_owned());
-                seen_ns.insert(ns.clone());
+                // Discovery only keeps objects of valid namespace names; check again before
+                // a name becomes a path.
+                let Some(ns) = o.namespace.as_deref().filter(|n| valid_namespace(n)) else {
+                    continue;
+                };
+                seen_ns.insert(ns);
                 lists
                     .entry((resource.name, ns))
                     .or_insert((resource, Vec::new()))
                     .1
-                    .push(o.object);
+                    .push(o.object.get());
             }
             _ => {}
         }
     }
     // Namespaces seen only through their objects still get an entry.
     for ns in seen_ns {
-        if !namespaces
-            .iter()
-            .any(|n| n.pointer("/metadata/name").and_then(Value::as_str) == Some(&ns))
-        {
-            namespaces
-                .push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+        if !named_ns.contains(ns) {
+            namespaces.push(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+                    .to_string(),
+            );
         }
     }
     let mut files: Vec<BundleFile> = lists
@@ -104,7 +153,7 @@ fn cluster_resources(objects: Vec<KeptObject>, errors: &[DiscoveryError]) -> Vec
     ));
     files.push(BundleFile::new(
         "cluster-resources/namespaces.json",
-        list("NamespaceList", "v1", namespaces),
+        list("NamespaceList", "v1", namespaces.iter().map(String::as_str)),
     ));
     let mut by_resource: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for e in errors {
@@ -170,6 +219,7 @@ fn image_fact_files(file: &FactsFile) -> anyhow::Result<Vec<BundleFile>> {
         .image_facts
         .iter()
         .flat_map(|f| f.workloads.iter().map(|w| w.namespace.as_str()))
+        .filter(|ns| valid_namespace(ns))
         .collect();
     for ns in namespaces {
         let facts: Vec<_> = file
@@ -205,15 +255,13 @@ fn outcome(file: Option<&FactsFile>) -> Outcome {
 
 pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
     if let Some(existing) = &args.add_to {
-        // Discovery from the bundle's own cluster-resources; nothing is written before it is read whole.
-        Bundle::open(existing)?;
-        let filter = source_and_filter(&args.source).1;
-        let found =
-            imagefacts_discovery::discover(&Source::Bundle(existing.clone()), &filter).await?;
+        // One read of the bundle: its safety checks and discovery from its own cluster-resources.
+        // Nothing is asked or written before it was read whole.
+        let (bundle, found, _) = discover_bundle(existing, &filter(&args.source), None).await?;
         warn_discovery_errors(&found.discovery);
+        crate::discover::hint_left_out(&found.discovery, &args.source);
         let file = facts_of(&found, &args.registry, &args.collect).await?;
-        let report = add_to_bundle(
-            existing,
+        let report = bundle.add(
             args.output.as_deref(),
             &image_fact_files(&file)?,
             args.force,
@@ -227,16 +275,25 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
         );
         return Ok(outcome(Some(&file)));
     }
-    let (found, objects) = discover_with_objects(&args.source).await.map_err(|e| {
-        if args.source.bundle.is_none() && args.source.manifests.is_empty() {
-            e.context("no cluster to read\nhint: point --kubeconfig/--context at a cluster, or give --bundle PATH or --manifests PATH")
-        } else {
-            e
-        }
-    })?;
+    let redact: fn(&mut Value) -> usize = if args.collect.no_redact {
+        |_| 0
+    } else {
+        imagefacts_model::redact::redact_kubernetes_object
+    };
+    let (found, objects) = discover_with_objects(&args.source, redact)
+        .await
+        .map_err(|e| {
+            if args.source.bundle.is_none() && args.source.manifests.is_empty() {
+                e.context("no cluster to read\nhint: point --kubeconfig/--context at a cluster, or give --bundle PATH or --manifests PATH")
+            } else {
+                e
+            }
+        })?;
     warn_discovery_errors(&found.discovery);
     let mut files = vec![version_yaml()];
-    files.extend(cluster_resources(objects, &found.discovery.errors));
+    crate::discover::hint_left_out(&found.discovery, &args.source);
+    files.extend(cluster_resources(&objects, &found.discovery.errors));
+    drop(objects);
     let facts = if args.include_images {
         let file = facts_of(&found, &args.registry, &args.collect).await?;
         files.extend(image_fact_files(&file)?);

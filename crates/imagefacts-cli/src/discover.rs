@@ -4,7 +4,11 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use imagefacts_discovery::{ClusterOptions, Discovered, NamespaceFilter, Source, render_table};
+use imagefacts_bundle::Bundle;
+use imagefacts_discovery::{
+    BundleScan, ClusterOptions, Discovered, Extractor, KeptObject, NamespaceFilter, Source,
+    render_table,
+};
 use imagefacts_engine::ImageRequest;
 use imagefacts_registry::{CredentialSource, DockerConfig};
 
@@ -13,11 +17,9 @@ use crate::args::{CollectCmdArgs, ListArgs, ListFormat, SourceArgs};
 use crate::inspect::{collect_facts, write_facts};
 use crate::output::write_output;
 
-/// The discovery source and namespace filter the flags name.
-pub(crate) fn source_and_filter(args: &SourceArgs) -> (Source, NamespaceFilter) {
-    let source = if let Some(bundle) = &args.bundle {
-        Source::Bundle(bundle.clone())
-    } else if !args.manifests.is_empty() {
+/// The discovery source the flags name (a bundle is read apart: [`discover_bundle`]).
+pub(crate) fn source(args: &SourceArgs) -> Source {
+    if !args.manifests.is_empty() {
         Source::Manifests(args.manifests.clone())
     } else {
         Source::Cluster(ClusterOptions {
@@ -25,43 +27,71 @@ pub(crate) fn source_and_filter(args: &SourceArgs) -> (Source, NamespaceFilter) 
             context: args.context.clone(),
             page_size: args.page_size,
         })
-    };
-    let filter = NamespaceFilter {
+    }
+}
+
+/// The namespace filter the flags name.
+pub(crate) fn filter(args: &SourceArgs) -> NamespaceFilter {
+    NamespaceFilter {
         namespace: args.namespace.clone(),
         all_namespaces: args.all_namespaces,
         include: args.include_namespaces.clone(),
         exclude: args.exclude_namespaces.clone(),
         include_system: args.include_system_namespaces,
-    };
-    (source, filter)
+    }
 }
 
-/// Refuses an unsafe or malformed bundle before discovery reads it (the bundle reader's checks:
-/// paths, links, header sizes).
-fn check_source(source: &Source) -> anyhow::Result<()> {
-    if let Source::Bundle(path) = source {
-        imagefacts_bundle::Bundle::open(path)?;
-    }
-    Ok(())
+/// Opens the bundle at `path` and discovers what it holds, in one read of the bundle (safety
+/// checks included); with `keep`, the objects are kept for a new bundle, passed through `redact`.
+pub(crate) async fn discover_bundle(
+    path: &std::path::Path,
+    filter: &NamespaceFilter,
+    keep: Option<fn(&mut serde_json::Value) -> usize>,
+) -> anyhow::Result<(Bundle, Discovered, Vec<KeptObject>)> {
+    let (path, filter) = (path.to_owned(), filter.clone());
+    tokio::task::spawn_blocking(move || {
+        let x = match keep {
+            Some(redact) => Extractor::new(&filter).keeping_objects_with(redact),
+            None => Extractor::new(&filter),
+        };
+        let mut scan = BundleScan::with_extractor(x);
+        let bundle = Bundle::open_with(&path, &mut scan)?;
+        let (found, kept) = scan.finish(&path)?;
+        Ok((bundle, found, kept))
+    })
+    .await
+    .context("bundle reading stopped")?
 }
 
 pub(crate) async fn discover(args: &SourceArgs) -> anyhow::Result<Discovered> {
-    let (source, filter) = source_and_filter(args);
-    check_source(&source)?;
-    Ok(imagefacts_discovery::discover(&source, &filter).await?)
+    let filter = filter(args);
+    let found = match &args.bundle {
+        Some(path) => discover_bundle(path, &filter, None).await?.1,
+        None => imagefacts_discovery::discover(&source(args), &filter).await?,
+    };
+    Ok(found)
 }
 
-/// [`discover`], also keeping every selected object (for a new support bundle).
+/// [`discover`], also keeping every selected object (for a new support bundle), redacted.
 pub(crate) async fn discover_with_objects(
     args: &SourceArgs,
-) -> anyhow::Result<(Discovered, Vec<imagefacts_discovery::KeptObject>)> {
-    let (source, filter) = source_and_filter(args);
-    check_source(&source)?;
-    Ok(imagefacts_discovery::discover_with_objects(&source, &filter).await?)
+    redact: fn(&mut serde_json::Value) -> usize,
+) -> anyhow::Result<(Discovered, Vec<KeptObject>)> {
+    let filter = filter(args);
+    match &args.bundle {
+        Some(path) => {
+            let (_, found, kept) = discover_bundle(path, &filter, Some(redact)).await?;
+            Ok((found, kept))
+        }
+        None => {
+            Ok(imagefacts_discovery::discover_with_objects(&source(args), &filter, redact).await?)
+        }
+    }
 }
 
 pub(crate) async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
     let found = discover(&args.source).await?;
+    hint_left_out(&found.discovery, &args.source);
     let d = &found.discovery;
     let bytes = match args.format {
         ListFormat::Table => render_table(d).into_bytes(),
@@ -83,7 +113,44 @@ pub(crate) async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// One `warning:` line per discovery error on stderr, naming the file or the denied request.
+/// One `note:` line on stderr when the namespace filter left images out: how many, from which
+/// namespaces, and the flag that keeps them.
+pub(crate) fn hint_left_out(d: &imagefacts_model::discovery::Discovery, args: &SourceArgs) {
+    use imagefacts_model::text::printable;
+    if d.left_out.is_empty() {
+        return;
+    }
+    let total: usize = d.left_out.iter().map(|l| l.images).sum();
+    let names: Vec<String> = d
+        .left_out
+        .iter()
+        .take(5)
+        .map(|l| format!("{} ({})", printable(&l.namespace), l.images))
+        .collect();
+    let more = d.left_out.len().saturating_sub(names.len());
+    let system_only = d
+        .left_out
+        .iter()
+        .all(|l| imagefacts_discovery::is_system_namespace(&l.namespace));
+    let flag = if system_only && !args.include_system_namespaces {
+        "--include-system-namespaces keeps them"
+    } else {
+        "-A --include-system-namespaces (and no --include/--exclude-namespaces) keeps them"
+    };
+    eprintln!(
+        "note: the namespace filter left out {total} image{} of {}{}; {flag}",
+        if total == 1 { "" } else { "s" },
+        names.join(", "),
+        if more > 0 {
+            format!(" and {more} more namespaces")
+        } else {
+            String::new()
+        },
+    );
+}
+
+/// One `warning:` line per discovery error on stderr, naming the file or the denied request
+/// (control characters escaped: the text comes from the bundle or the cluster).
 pub(crate) fn warn_discovery_errors(d: &imagefacts_model::discovery::Discovery) {
     use std::io::Write as _;
     let mut err = std::io::stderr().lock();
@@ -99,7 +166,8 @@ pub(crate) fn warn_discovery_errors(d: &imagefacts_model::discovery::Discovery) 
             ),
             _ => String::new(),
         };
-        let _ = writeln!(err, "warning: {place}{}", e.message);
+        let line = format!("{place}{}", e.message);
+        let _ = writeln!(err, "warning: {}", imagefacts_model::text::printable(&line));
     }
 }
 
@@ -147,6 +215,7 @@ pub(crate) async fn facts_of(
 
 pub(crate) async fn collect(args: CollectCmdArgs) -> anyhow::Result<Outcome> {
     let found = discover(&args.source).await?;
+    hint_left_out(&found.discovery, &args.source);
     warn_discovery_errors(&found.discovery);
     let file = facts_of(&found, &args.registry, &args.collect).await?;
     let outcome = write_facts(&file, args.output.as_deref())?;

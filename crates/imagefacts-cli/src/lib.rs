@@ -92,10 +92,19 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Prints `error: ...` with its causes, one per line, and returns the fatal status.
 fn fatal(e: &anyhow::Error) -> ExitCode {
+    use imagefacts_model::text::printable;
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {e}");
+    // Errors can quote input (a file name, a reference): control characters are escaped, but
+    // a message's own lines (`hint:`) stay lines.
+    let shown = |text: String| {
+        text.lines()
+            .map(|l| printable(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let _ = writeln!(stderr, "error: {}", shown(e.to_string()));
     for cause in e.chain().skip(1) {
-        let _ = writeln!(stderr, "  Caused by: {cause}");
+        let _ = writeln!(stderr, "  Caused by: {}", shown(cause.to_string()));
     }
     ExitCode::from(EXIT_FATAL)
 }

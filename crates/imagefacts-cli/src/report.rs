@@ -258,7 +258,11 @@ fn render(file: &FactsFile, now: OffsetDateTime, wide: bool, color: bool) -> Str
                     r.error,
                 ]);
             }
+            // Every cell comes from a bundle or a registry: control characters are escaped.
             cells
+                .into_iter()
+                .map(|c| imagefacts_model::text::printable(&c).into_owned())
+                .collect()
         })
         .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();

@@ -18,6 +18,8 @@
 //!
 //! External tools needed at run time: `docker-registry`, `skopeo`, `openssl`, `htpasswd`.
 
+mod archive;
+mod bigbundle;
 mod certs;
 mod example;
 mod layout;
@@ -27,7 +29,10 @@ mod scripted;
 mod seed;
 mod skopeo;
 mod token;
+mod troubleshoot;
 
+pub use archive::{gzip, tar_dir, tar_files};
+pub use bigbundle::{BIG_BUNDLE, write_big_bundle};
 pub use certs::{TlsFiles, generate_tls};
 pub use example::{EXAMPLE_BUNDLE, write_example_bundle};
 pub use layout::{
@@ -40,6 +45,9 @@ pub use skopeo::{
     Fixtures, PushFormat, fixture_multi_specs, fixture_single_spec, push, push_fixtures,
     push_with_digest, skopeo, skopeo_inspect, skopeo_inspect_config,
     skopeo_inspect_config_platform, skopeo_inspect_raw,
+};
+pub use troubleshoot::{
+    FixtureFormat, FixtureImages, TroubleshootLayout, write_troubleshoot_bundle,
 };
 
 use sha2::{Digest, Sha256};

@@ -5,11 +5,7 @@ use base64::Engine as _;
 use imagefacts_testkit::{Registry, RegistryKind, Reply, Request, ScriptedServer, push_fixtures};
 use serde_json::{Value, json};
 
-use crate::support::{args, imagefacts};
-
-fn list(kind: &str, items: Vec<Value>) -> Reply {
-    Reply::new(200).json(&json!({"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}))
-}
+use crate::support::{args, imagefacts, list_reply as list, write_kubeconfig};
 
 #[test]
 fn collect_from_a_live_cluster_uses_each_pods_pull_secret() {
@@ -63,12 +59,7 @@ fn collect_from_a_live_cluster_uses_each_pods_pull_secret() {
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(&kubeconfig, format!(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {}\n\
-         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n",
-        api.url()
-    )).unwrap();
+    let kubeconfig = write_kubeconfig(dir.path(), &api.url());
     // Only the CA, no --authfile: the pull secret is the only credential.
     let run = imagefacts(&args(
         &[

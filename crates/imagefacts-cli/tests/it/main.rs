@@ -11,6 +11,7 @@ mod faults;
 mod honest;
 mod hostile;
 mod inspect;
+mod layouts;
 mod requests;
 mod schema;
 mod secrets;

@@ -161,3 +161,19 @@ pub(crate) fn write_bundle(
     .unwrap();
     top
 }
+
+/// A kubeconfig in `dir` pointing at `server` with a token user; returns its path.
+pub(crate) fn write_kubeconfig(dir: &Path, server: &str) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
+         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n"
+    )).unwrap();
+    path
+}
+
+/// A recorded API server's answer: a List of `kind` holding `items`.
+pub(crate) fn list_reply(kind: &str, items: Vec<Value>) -> imagefacts_testkit::Reply {
+    imagefacts_testkit::Reply::new(200).json(&serde_json::json!({"kind": kind, "apiVersion": "v1",
+        "metadata": {"resourceVersion": "1"}, "items": items}))
+}

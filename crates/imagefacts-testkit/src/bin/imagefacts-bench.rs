@@ -19,6 +19,8 @@ struct Options {
     skopeo_runs: usize,
     memory_repos: usize,
     memory_tags: usize,
+    bundle_pods: usize,
+    only_bundle: bool,
     extra: String,
 }
 
@@ -30,6 +32,8 @@ fn parse_options() -> anyhow::Result<Options> {
         skopeo_runs: 3,
         memory_repos: 100,
         memory_tags: 50,
+        bundle_pods: 50_000,
+        only_bundle: false,
         extra: String::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -43,6 +47,8 @@ fn parse_options() -> anyhow::Result<Options> {
             "--memory-repos" => o.memory_repos = value()?.parse()?,
             "--memory-tags" => o.memory_tags = value()?.parse()?,
             "--extra" => o.extra = value()?,
+            "--bundle-pods" => o.bundle_pods = value()?.parse()?,
+            "--only-bundle" => o.only_bundle = true,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -137,10 +143,46 @@ fn fmt_requests(r: &BTreeMap<&str, usize>) -> String {
     format!("{total} ({})", parts.join(", "))
 }
 
+/// Discovery from a large support bundle: wall time and peak RSS of `imagefacts list --bundle`.
+fn bundle_bench(o: &Options, registry: &Registry, work: &Path) -> anyhow::Result<String> {
+    eprintln!("bench: writing a bundle of {} pods ...", o.bundle_pods);
+    let (bundle, json_bytes) =
+        imagefacts_testkit::write_big_bundle(work, o.bundle_pods, 10, "registry.example")?;
+    let gz = std::fs::metadata(&bundle)?.len();
+    let script = format!(
+        "{} list --bundle {} -o json",
+        o.imagefacts.display(),
+        bundle.display()
+    );
+    let mut samples = Vec::new();
+    for _ in 0..3 {
+        samples.push(measure(registry, &script)?);
+    }
+    let walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
+    let rss = samples.iter().map(|s| s.rss_kib).max().unwrap_or(0) / 1024;
+    Ok(format!(
+        "Bundle discovery: {} pods in 10 namespaces ({:.0} MB of pod JSON with managedFields, {:.0} MB gzipped), `imagefacts list --bundle X.tar.gz -o json`: median {:.2} s over {} runs (all: {}), peak RSS {rss} MiB.",
+        o.bundle_pods,
+        json_bytes as f64 / 1e6,
+        gz as f64 / 1e6,
+        median(walls.clone()).as_secs_f64(),
+        walls.len(),
+        walls
+            .iter()
+            .map(|w| format!("{:.2} s", w.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
 fn main() -> anyhow::Result<()> {
     let o = parse_options()?;
     let work = tempfile::tempdir()?;
     let registry = Registry::start(RegistryKind::Plain)?;
+    if o.only_bundle {
+        println!("{}", bundle_bench(&o, &registry, work.path())?);
+        return Ok(());
+    }
     let host = registry.host();
     let layout = OciLayout::create(&work.path().join("layout"))?;
     layout.add_image("small", &ImageSpec::simple("amd64"))?;
@@ -273,7 +315,7 @@ fn main() -> anyhow::Result<()> {
         max_rss(&cold)
     );
     println!(
-        "| imagefacts, warm cache (tags within TTL) | {} | {} | {:.1}× faster | {} | {} MiB |",
+        "| imagefacts, warm cache (every reference asked again: one HEAD each) | {} | {} | {:.1}× faster | {} | {} MiB |",
         ms(warm_med),
         warm.len(),
         ratio(skopeo_med, warm_med),
@@ -291,6 +333,7 @@ fn main() -> anyhow::Result<()> {
         memory.rss_kib / 1024,
         fmt_requests(&memory.requests)
     );
+    println!("\n{}", bundle_bench(&o, &registry, work.path())?);
     println!(
         "\nAll cold runs (wall/CPU): {}. All warm runs: {}. Skopeo loop CPU: {}.",
         cold.iter()
