@@ -221,10 +221,7 @@ impl RegistryClient {
                 Ok((endpoint, Some(response)))
             }
             Err(e) => {
-                if matches!(
-                    e.kind(),
-                    ErrorKind::Network | ErrorKind::Tls | ErrorKind::Timeout
-                ) {
+                if no_answer(&e) {
                     *lock(&state.unreachable) = Some(e.clone());
                 }
                 Err(e)
@@ -271,12 +268,7 @@ impl RegistryClient {
                     }
                     return Ok((endpoint, response));
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::Network | ErrorKind::Tls | ErrorKind::Timeout
-                    ) =>
-                {
+                Err(e) if no_answer(&e) => {
                     last_err = Some(e);
                 }
                 Err(e) => return Err(e),
@@ -558,6 +550,14 @@ impl RegistryClient {
             detail: format!("more than {MAX_REDIRECTS} redirects"),
         })
     }
+}
+
+/// Whether `e` means the registry gave no answer at all (no connection, no TLS, no reply in time).
+fn no_answer(e: &RegistryError) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Network | ErrorKind::Tls | ErrorKind::Timeout
+    )
 }
 
 fn host_port(url: &Url, host: &str) -> String {

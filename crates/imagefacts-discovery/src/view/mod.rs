@@ -326,22 +326,25 @@ impl<'de> Visitor<'de> for ItemsSeed<'_> {
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        (self.0.sink)(Event::BadItems);
-        Ok(())
+        self.bad()
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        (self.0.sink)(Event::BadItems);
-        Ok(())
+        self.bad()
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        (self.0.sink)(Event::BadItems);
-        Ok(())
+        self.bad()
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        (self.0.sink)(Event::BadItems);
-        Ok(())
+        self.bad()
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.bad()
+    }
+}
+
+impl ItemsSeed<'_> {
+    /// `items` holds a scalar: reported, and nothing to unwrap.
+    fn bad<E>(self) -> Result<(), E> {
         (self.0.sink)(Event::BadItems);
         Ok(())
     }
