@@ -295,9 +295,9 @@ pub struct CollectArgs {
 pub enum FallbackArg {
     /// The first failure stops the run; nothing is written.
     None,
-    /// Keep whatever facts were obtained before a failure, marked partial.
+    /// The same as best-effort (kept for scripts that name it).
     Partial,
-    /// Every image gets facts or a typed error.
+    /// Every image gets facts or a typed error; a failed one keeps what was obtained, marked partial.
     BestEffort,
     /// Serve an image whose registry fails from the on-disk cache when present.
     Cached,

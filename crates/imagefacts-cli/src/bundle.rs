@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 use crate::Outcome;
 use crate::args::BundleArgs;
 use crate::discover::{
-    discover_bundle, discover_with_objects, facts_of, filter, warn_discovery_errors,
+    discover_bundle, discover_with_objects, discovery_error_line, facts_of, filter,
+    warn_discovery_errors,
 };
 
 /// Where facts go inside a bundle.
@@ -194,7 +195,7 @@ fn summary_text(ns: &str, file: &FactsFile) -> String {
         s.collection_errors
     );
     for f in &file.image_facts {
-        let state = f.error.as_ref().map_or("ok", |e| e.kind.as_str());
+        let state = f.error.get().map_or("ok", |e| e.kind.as_str());
         out.push_str(&format!(
             "  {} {} {}\n",
             f.reference,
@@ -207,27 +208,56 @@ fn summary_text(ns: &str, file: &FactsFile) -> String {
     out
 }
 
-/// `image-facts/facts.json` plus upstream's `<ns>-facts.json` and `<ns>-summary.txt` per namespace.
-fn image_fact_files(file: &FactsFile) -> anyhow::Result<Vec<BundleFile>> {
+/// `image-facts/facts.json` plus, per namespace looked at, what upstream's collector writes:
+/// `<ns>-facts.json` (with `namespace` set) and `<ns>-summary.txt` for a namespace with images,
+/// `<ns>-info.txt` for one without, and `<ns>-error.txt` when reading the namespace failed.
+fn image_fact_files(file: &FactsFile, looked_at: &[String]) -> anyhow::Result<Vec<BundleFile>> {
     let pretty = |f: &FactsFile| -> anyhow::Result<Vec<u8>> {
         let mut v = serde_json::to_vec_pretty(f)?;
         v.push(b'\n');
         Ok(v)
     };
     let mut files = vec![BundleFile::new(FACTS_PATH, pretty(file)?)];
-    let namespaces: BTreeSet<&str> = file
+    let mut namespaces: BTreeSet<&str> = file
         .image_facts
         .iter()
         .flat_map(|f| f.workloads.iter().map(|w| w.namespace.as_str()))
-        .filter(|ns| valid_namespace(ns))
         .collect();
-    for ns in namespaces {
+    namespaces.extend(looked_at.iter().map(String::as_str));
+    namespaces.extend(
+        file.discovery_errors
+            .iter()
+            .filter_map(|e| e.namespace.as_deref()),
+    );
+    for ns in namespaces.into_iter().filter(|ns| valid_namespace(ns)) {
         let facts: Vec<_> = file
             .image_facts
             .iter()
             .filter(|f| f.workloads.iter().any(|w| w.namespace == ns))
             .cloned()
             .collect();
+        let errors: Vec<&DiscoveryError> = file
+            .discovery_errors
+            .iter()
+            .filter(|e| e.namespace.as_deref() == Some(ns))
+            .collect();
+        if !errors.is_empty() {
+            let mut text = format!("Image facts collection failed for namespace {ns}\n");
+            for e in errors {
+                text.push_str(&format!("  {}\n", discovery_error_line(e)));
+            }
+            files.push(BundleFile::new(format!("image-facts/{ns}-error.txt"), text));
+            if facts.is_empty() {
+                continue;
+            }
+        }
+        if facts.is_empty() {
+            files.push(BundleFile::new(
+                format!("image-facts/{ns}-info.txt"),
+                format!("No images found in namespace {ns}\n"),
+            ));
+            continue;
+        }
         let mut per = FactsFile::new(file.generated_at, facts);
         per.namespace = Some(ns.to_owned());
         per.summary.redactions = 0;
@@ -263,7 +293,7 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
         let file = facts_of(&found, &args.registry, &args.collect).await?;
         let report = bundle.add(
             args.output.as_deref(),
-            &image_fact_files(&file)?,
+            &image_fact_files(&file, &found.discovery.namespaces)?,
             args.force,
         )?;
         println!("{}", report.output.display());
@@ -296,7 +326,7 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
     drop(objects);
     let facts = if args.include_images {
         let file = facts_of(&found, &args.registry, &args.collect).await?;
-        files.extend(image_fact_files(&file)?);
+        files.extend(image_fact_files(&file, &found.discovery.namespaces)?);
         Some(file)
     } else {
         None

@@ -10,6 +10,7 @@ use imagefacts_discovery::{
     render_table,
 };
 use imagefacts_engine::ImageRequest;
+use imagefacts_model::discovery::DiscoveryError;
 use imagefacts_registry::{CredentialSource, DockerConfig};
 
 use crate::Outcome;
@@ -155,20 +156,24 @@ pub(crate) fn warn_discovery_errors(d: &imagefacts_model::discovery::Discovery) 
     use std::io::Write as _;
     let mut err = std::io::stderr().lock();
     for e in &d.errors {
-        let place = match (&e.path, &e.verb, &e.resource) {
-            (Some(path), _, _) => format!("{path}: "),
-            (None, Some(verb), Some(resource)) => format!(
-                "{verb} {resource}{}: ",
-                e.namespace
-                    .as_deref()
-                    .map(|n| format!(" in namespace {n}"))
-                    .unwrap_or_default()
-            ),
-            _ => String::new(),
-        };
-        let line = format!("{place}{}", e.message);
-        let _ = writeln!(err, "warning: {}", imagefacts_model::text::printable(&line));
+        let _ = writeln!(err, "warning: {}", discovery_error_line(e));
     }
+}
+
+/// One printable line for a discovery error: where (file, or verb and resource) and what.
+pub(crate) fn discovery_error_line(e: &DiscoveryError) -> String {
+    let place = match (&e.path, &e.verb, &e.resource) {
+        (Some(path), _, _) => format!("{path}: "),
+        (None, Some(verb), Some(resource)) => format!(
+            "{verb} {resource}{}: ",
+            e.namespace
+                .as_deref()
+                .map(|n| format!(" in namespace {n}"))
+                .unwrap_or_default()
+        ),
+        _ => String::new(),
+    };
+    imagefacts_model::text::printable(&format!("{place}{}", e.message)).into_owned()
 }
 
 /// Credentials from the pull secrets discovery read (live cluster only), by secret.

@@ -137,7 +137,7 @@ fn drift(f: &ImageFacts) -> String {
 }
 
 fn status(f: &ImageFacts) -> String {
-    match (&f.error, f.partial, f.source.as_str()) {
+    match (f.error.get(), f.partial, f.source.as_str()) {
         (Some(e), true, _) => format!("partial:{}", e.kind.as_str()),
         (Some(e), false, _) => e.kind.as_str().to_owned(),
         (None, _, SOURCE_CACHE) => "cache".to_owned(),
@@ -178,7 +178,7 @@ fn rows(file: &FactsFile, now: OffsetDateTime) -> Vec<Row> {
                 created: f.created.clone().unwrap_or_else(|| "-".to_owned()),
                 error: f
                     .error
-                    .as_ref()
+                    .get()
                     .map_or_else(|| "-".to_owned(), |e| e.message.clone()),
             }
         })

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use imagefacts_model::facts::facts_schema;
+use imagefacts_model::facts::{Shape, facts_schema, upgrade};
 
 use crate::Outcome;
 use crate::output::write_output;
@@ -32,12 +32,21 @@ pub fn violations(instance: &serde_json::Value) -> Vec<String> {
 /// Exit 0 when `file` is valid, 1 with one line per violation when it is not.
 pub(crate) fn validate(file: &Path) -> anyhow::Result<Outcome> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let instance: serde_json::Value = serde_json::from_slice(&bytes)
+    let mut instance: serde_json::Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not JSON", file.display()))?;
+    let shape = match upgrade(&mut instance) {
+        Shape::Current => "",
+        Shape::ErrorObjects => {
+            " (the earlier shape: typed `error` objects, read as `errorDetail`; upstream's Go types cannot decode it, `imagefacts report` can)"
+        }
+    };
     let found = violations(&instance);
     if found.is_empty() {
-        println!("{}: valid facts.json v1", file.display());
+        println!("{}: valid facts.json v1{shape}", file.display());
         return Ok(Outcome::Success);
+    }
+    if !shape.is_empty() {
+        eprintln!("{}: read as{shape}", file.display());
     }
     for v in &found {
         println!("{}: {v}", file.display());

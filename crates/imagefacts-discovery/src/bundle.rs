@@ -215,6 +215,7 @@ impl BundleScan {
                 // A namespace left out is read only to count its images: its problems are not
                 // the user's question.
                 let report = self.x.selects(namespace);
+                self.x.looked_at(namespace);
                 self.objects(&name, &origin, size, contents, report);
             }
             EntryKind::ClusterObjects { kind } => {
@@ -283,10 +284,9 @@ impl BundleScan {
             return;
         }
         if size > MAX_STREAMED_BYTES {
-            return self.error(
-                name,
-                format!("file of {size} bytes is larger than the {MAX_STREAMED_BYTES}-byte limit; skipped"),
-            );
+            return self.x.add_error(origin.error(format!(
+                "file of {size} bytes is larger than the {MAX_STREAMED_BYTES}-byte limit; skipped"
+            )));
         }
         let reader = BufReader::with_capacity(256 * 1024, contents.take(MAX_STREAMED_BYTES));
         let mut de = serde_json::Deserializer::from_reader(reader);
@@ -301,7 +301,8 @@ impl BundleScan {
         if let Err(e) = result
             && report
         {
-            self.error(name, format!("malformed JSON: {e}"));
+            self.x
+                .add_error(origin.error(format!("malformed JSON: {e}")));
         }
     }
 
@@ -517,7 +518,11 @@ mod tests {
             ("b/cluster-resources/pods/b.json", b"[{\"metadata\":"),
         ];
         let d = scan(&files, MAX_ENTRY_BYTES).discovery;
-        assert_eq!(d.namespaces, ["solo"], "a single Namespace object");
+        assert_eq!(
+            d.namespaces,
+            ["a", "b", "solo"],
+            "namespaces of the files read, and a single Namespace object"
+        );
         let paths: Vec<&str> = d.errors.iter().filter_map(|e| e.path.as_deref()).collect();
         assert_eq!(
             paths,

@@ -217,6 +217,11 @@ impl DiskCache {
         }
     }
 
+    /// Whether a blob is stored under `digest` (not read, not verified).
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).is_file()
+    }
+
     /// Stores verified content under its digest. Failures are logged, never fatal.
     pub fn put_blob(&self, digest: &Digest, bytes: &[u8]) {
         let path = self.blob_path(digest);

@@ -37,7 +37,7 @@ pub enum Event {
 impl Event {
     /// The event for a finished entry.
     pub fn image(facts: &ImageFacts) -> Event {
-        match &facts.error {
+        match facts.error.get() {
             Some(e) => Event::ImageFailed {
                 reference: facts.reference.clone(),
                 registry: facts.registry.clone(),

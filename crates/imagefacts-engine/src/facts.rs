@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use imagefacts_model::facts::{
-    AttestationRef, BuildInfo, ConfigFacts, ErrorKind, FactsError, ImageFacts, Layer,
-    PlatformFacts, SOURCE_CACHE,
+    AttestationRef, BuildInfo, ConfigFacts, Empty, ErrorKind, FactsError, Failure, ImageFacts,
+    Layer, PlatformFacts, SOURCE_CACHE, Step, rfc3339,
 };
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use imagefacts_model::{Digest, Platform, Reference};
 use imagefacts_registry::{RegistryClient, RegistryError};
 use time::OffsetDateTime;
 
-use crate::error::FetchError;
+use crate::error::{AtStep as _, FetchError, StepError};
 use crate::fetch::{Fetcher, Known, Trail};
 
 /// Annotation buildkit puts on attestation children of an index.
@@ -22,33 +22,55 @@ const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 /// Annotation naming the manifest an attestation describes.
 const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
 
-/// Facts of one platform manifest, before they are placed at the top level or in `platforms`.
+/// Facts of one platform manifest, and its config when that could be read, before they are
+/// placed at the top level or in `platforms`.
 struct ImageDetails {
     manifest: ImageManifest,
-    config: Arc<Known<ImageConfig>>,
+    config: Option<Arc<Known<ImageConfig>>>,
 }
 
 impl ImageDetails {
+    fn image_config(&self) -> Option<&ImageConfig> {
+        self.config.as_ref().map(|c| &c.value)
+    }
+
     fn labels(&self) -> BTreeMap<String, String> {
-        self.config
-            .value
-            .config
-            .as_ref()
+        self.image_config()
+            .and_then(|c| c.config.as_ref())
             .and_then(|c| c.labels.clone())
             .unwrap_or_default()
     }
 
+    /// The config's `created`, in the RFC 3339 form Go's `time.Time` reads.
+    fn created(&self) -> Option<String> {
+        let written = self.image_config()?.created.as_deref()?;
+        let canonical = rfc3339(written);
+        if canonical.is_none() {
+            tracing::debug!(
+                created = written,
+                "config `created` is not RFC 3339; left out"
+            );
+        }
+        canonical
+    }
+
     fn config_facts(&self) -> ConfigFacts {
-        let Some(c) = self.config.value.config.as_ref() else {
+        let Some(c) = self.image_config().and_then(|c| c.config.as_ref()) else {
             return ConfigFacts::default();
+        };
+        let keys = |m: &Option<BTreeMap<String, serde_json::Value>>| {
+            m.iter()
+                .flatten()
+                .map(|(k, _)| (k.clone(), Empty {}))
+                .collect()
         };
         ConfigFacts {
             user: c.user.clone().unwrap_or_default(),
-            exposed_ports: c.exposed_ports.clone().unwrap_or_default(),
+            exposed_ports: keys(&c.exposed_ports),
             env: c.env.clone().unwrap_or_default(),
             entrypoint: c.entrypoint.clone().unwrap_or_default(),
             cmd: c.cmd.clone().unwrap_or_default(),
-            volumes: c.volumes.clone().unwrap_or_default(),
+            volumes: keys(&c.volumes),
             working_dir: c.working_dir.clone().unwrap_or_default(),
         }
     }
@@ -69,20 +91,16 @@ impl ImageDetails {
 /// A facts entry for a reference that could not be parsed.
 pub(crate) fn invalid_reference(input: &str, message: String, now: OffsetDateTime) -> ImageFacts {
     let mut f = ImageFacts::empty(input, "", "", now);
-    f.error = Some(FactsError {
-        kind: ErrorKind::InvalidReference,
-        message,
-        retryable: false,
-        status: None,
-        code: None,
-        attempts: None,
-    });
+    f.error = FactsError::new(ErrorKind::InvalidReference, message, false)
+        .at(Step::Reference)
+        .into();
     f
 }
 
 /// Collects the facts of `reference` (written as `written`), carrying what discovery knows of it.
-/// Never fails: a failure is recorded in the entry's `error`, beside whatever was obtained first.
-/// `source` and `collectedAt` say truthfully whether the registry answered in this run.
+/// Never fails: a failure is recorded in the entry's `error`, naming the step that failed, beside
+/// whatever the steps before it obtained. `source` and `collectedAt` say truthfully whether the
+/// registry answered in this run.
 pub(crate) async fn collect_image(
     fetcher: &Fetcher,
     written: &str,
@@ -108,13 +126,13 @@ pub(crate) async fn collect_image(
                 .clone()
                 .map_or_else(|| reference.clone(), |d| reference.with_digest(d)),
         };
-        result = fetcher.confirm(&confirm, &trail).await;
+        result = fetcher.confirm(&confirm, &trail).await.at(Step::Confirm);
     }
     // A registry's error is its answer (or its silence) in this run.
-    let registry_failed = matches!(result, Err(FetchError::Registry(_)));
+    let registry_failed = matches!(&result, Err(e) if matches!(*e.error, FetchError::Registry(_)));
     if let Err(e) = result {
-        tracing::debug!(reference = %reference, error = %e, "image failed");
-        facts.error = Some(e.to_facts_error());
+        tracing::debug!(reference = %reference, step = ?e.step, error = %e.error, "image failed");
+        facts.error = e.to_facts_error().into();
     }
     if !trail.was_asked() && !registry_failed {
         facts.source = SOURCE_CACHE.to_owned();
@@ -176,7 +194,7 @@ async fn fill(
     options: &ImageOptions<'_>,
     facts: &mut ImageFacts,
     trail: &Trail,
-) -> Result<(), FetchError> {
+) -> Result<(), StepError> {
     // What to describe: the digest a reference pins, else the digest the cluster reports running,
     // else what the tag resolves to. With a tag beside a known digest, one HEAD (or the cache)
     // tells whether the tag still points there.
@@ -184,6 +202,13 @@ async fn fill(
         .digest()
         .cloned()
         .or_else(|| running_manifest_digest(reference, usage));
+    let not_found = |error| async move {
+        StepError::new(
+            Step::Manifest,
+            explain_not_found(&fetcher.client, reference, error).await,
+        )
+    };
+    let resolved = known.is_none();
     let digest = match (known, reference.tag()) {
         (Some(known), Some(tag)) => {
             let tagged = if reference.digest().is_some() {
@@ -205,25 +230,38 @@ async fn fill(
             known
         }
         (Some(known), None) => known,
-        (None, _) => match fetcher.tag_digest(reference, trail).await {
+        (None, _) => match fetcher.resolve(reference, trail).await {
             Ok(d) => d,
-            Err(e) => return Err(explain_not_found(&fetcher.client, reference, e).await),
+            Err(e) => {
+                let mut failed = not_found(e).await;
+                failed.step = Step::Resolve;
+                return Err(failed);
+            }
         },
     };
-    facts.digest = Some(digest.clone());
+    // A digest the registry (or the cache) resolved is a fact obtained; one the reference pins
+    // or the cluster reports becomes one when its manifest is read.
+    if resolved {
+        facts.digest = Some(digest.clone());
+    }
     let top = match fetcher.manifest(reference, &digest, trail).await {
         Ok(top) => top,
-        Err(e) => return Err(explain_not_found(&fetcher.client, reference, e).await),
+        Err(e) => return Err(not_found(e).await),
     };
+    facts.digest = Some(digest.clone());
     facts.media_type = top.value.media_type().to_owned();
     facts.schema_version = top.value.schema_version();
     match &top.value {
         Manifest::Image(manifest) => {
             facts.manifest_digest = Some(digest);
-            facts.config_digest = Some(manifest.config.digest.clone());
-            let details = details(fetcher, reference, manifest, trail).await?;
-            facts.platform = details.config.value.platform();
+            let (details, failed) = details(fetcher, reference, manifest, trail).await;
+            if let Some(config) = details.image_config() {
+                facts.platform = config.platform();
+            }
             fill_primary(facts, &details, &[]);
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
         Manifest::Index(index) => {
             fill_index(fetcher, reference, options, index, facts, trail).await?;
@@ -269,21 +307,33 @@ async fn explain_not_found(
     }
 }
 
+/// The details of `manifest`: its config fetched, or the config step's error beside what the
+/// manifest alone gives.
 async fn details(
     fetcher: &Fetcher,
     reference: &Reference,
     manifest: &ImageManifest,
     trail: &Trail,
-) -> Result<ImageDetails, FetchError> {
+) -> (ImageDetails, Option<StepError>) {
     let config = fetcher
         .config(reference, &manifest.config.digest, trail)
-        .await?;
-    Ok(ImageDetails {
-        manifest: manifest.clone(),
-        config,
-    })
+        .await
+        .at(Step::Config);
+    let (config, failed) = match config {
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(e)),
+    };
+    (
+        ImageDetails {
+            manifest: manifest.clone(),
+            config,
+        },
+        failed,
+    )
 }
 
+/// Fills the top level from the primary platform's details: what its manifest gives always,
+/// what its config gives when it was read.
 fn fill_primary(
     facts: &mut ImageFacts,
     details: &ImageDetails,
@@ -296,7 +346,7 @@ fn fill_primary(
     facts.build_info = BuildInfo::from_maps(&maps);
     facts.config_digest = Some(details.manifest.config.digest.clone());
     facts.size = details.manifest.layers_size();
-    facts.created = details.config.value.created.clone();
+    facts.created = details.created();
     facts.layers = details.layers();
     facts.config = details.config_facts();
     facts.labels = labels;
@@ -328,7 +378,7 @@ async fn fill_index(
     index: &ImageIndex,
     facts: &mut ImageFacts,
     trail: &Trail,
-) -> Result<(), FetchError> {
+) -> Result<(), StepError> {
     let mut children = Vec::new();
     for d in &index.manifests {
         if is_attestation(d) {
@@ -373,13 +423,17 @@ async fn fill_index(
             .zip(&fetched)
             .filter(|(_, f)| **f)
             .map(|((_, d), _)| async move {
-                let child = fetcher.manifest(reference, &d.digest, trail).await?;
+                let child = fetcher
+                    .manifest(reference, &d.digest, trail)
+                    .await
+                    .at(Step::PlatformManifest)?;
                 match &child.value {
-                    Manifest::Image(m) => details(fetcher, reference, m, trail).await,
+                    Manifest::Image(m) => Ok(details(fetcher, reference, m, trail).await),
                     Manifest::Index(_) => Err(FetchError::Registry(RegistryError::Protocol {
                         registry: reference.registry().to_owned(),
                         detail: format!("index child {} is itself an index", d.digest),
-                    })),
+                    }))
+                    .at(Step::PlatformManifest),
                 }
             });
     let mut results = futures::future::join_all(fetches).await.into_iter();
@@ -397,15 +451,15 @@ async fn fill_index(
             config: ConfigFacts::default(),
             labels: BTreeMap::new(),
             primary: is_primary,
-            error: None,
+            error: Failure::none(),
             not_fetched: !was_fetched,
         };
-        match was_fetched.then(|| results.next()).flatten() {
-            None => {}
-            Some(Ok(details)) => {
+        let failed = match was_fetched.then(|| results.next()).flatten() {
+            None => None,
+            Some(Ok((details, failed))) => {
                 pf.config_digest = Some(details.manifest.config.digest.clone());
                 pf.size = details.manifest.layers_size();
-                pf.created = details.config.value.created.clone();
+                pf.created = details.created();
                 pf.layers = details.layers();
                 pf.config = details.config_facts();
                 pf.labels = details.labels();
@@ -414,12 +468,14 @@ async fn fill_index(
                     facts.platform = platform.clone();
                     fill_primary(facts, &details, &[&index.annotations]);
                 }
+                failed
             }
-            Some(Err(e)) => {
-                pf.error = Some(e.to_facts_error());
-                if is_primary {
-                    primary_error = Some(e);
-                }
+            Some(Err(e)) => Some(e),
+        };
+        if let Some(e) = failed {
+            pf.error = e.to_facts_error().into();
+            if is_primary {
+                primary_error = Some(e);
             }
         }
         facts.platforms.push(pf);
@@ -444,14 +500,10 @@ async fn fill_index(
             ),
             None => format!("{reference} is an index without runnable images"),
         };
-        facts.error = Some(FactsError {
-            kind: ErrorKind::NotFound,
-            message,
-            retryable: false,
-            status: None,
-            code: None,
-            attempts: None,
-        });
+        return Err(StepError::new(
+            Step::Platform,
+            FetchError::NoRunnablePlatform { message },
+        ));
     }
     Ok(())
 }

@@ -1,7 +1,11 @@
 //! The fewest requests, and an honest account of where each answer came from.
 //!
-//! Tags are resolved with one `HEAD` per run (or from the cache, when the user trusts cached tag
-//! answers for a TTL or works `--offline`); manifests and configs are fetched once per digest
+//! A tag nothing is known about is resolved by `GET`ting its manifest: the one request gives the
+//! digest and the content. A tag whose last answer's content is cached is revalidated with one
+//! `HEAD` (and nothing more when it has not moved), as is every tag on a registry that counts
+//! `GET`s against a pull quota (Docker Hub, where `HEAD` is free). A tag beside a digest already
+//! known is checked with a `HEAD`. Cached tag answers stand in for the registry only when the user
+//! trusts them for a TTL or works `--offline`. Manifests and configs are fetched once per digest
 //! however many references share them, in memory for the run and on disk across runs.
 //! Concurrent askers for one digest share one fetch. Each image's [`Trail`] records whether the
 //! registry answered about it in this run, and when any cached answer it used was obtained.
@@ -43,6 +47,15 @@ impl<K: Eq + Hash + Clone, V> Memo<K, V> {
             .entry(key.clone())
             .or_default()
             .clone()
+    }
+
+    /// Whether `key` has a value already.
+    fn holds(&self, key: &K) -> bool {
+        self.cells
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .is_some_and(|c| c.initialized())
     }
 
     fn insert(&self, key: &K, value: Arc<V>) {
@@ -173,13 +186,31 @@ impl Fetcher {
         }
     }
 
-    /// The digest a tagged reference points to: one `HEAD` per run, or the cache when its answer
-    /// is trusted (within the TTL, or offline). A registry that sends no `Docker-Content-Digest`
-    /// costs a `GET`, whose manifest is kept.
+    /// The digest a tagged reference points to, asked once per run (see the module
+    /// documentation for which request); `HEAD` when `head` says the content is known already.
     pub(crate) async fn tag_digest(
         &self,
         reference: &Reference,
         trail: &Trail,
+    ) -> Result<Digest, FetchError> {
+        self.ask_tag(reference, trail, true).await
+    }
+
+    /// The digest a tagged reference points to, for describing it: a `GET` of the manifest when
+    /// nothing is known (its content is kept for the manifest step), else a `HEAD`.
+    pub(crate) async fn resolve(
+        &self,
+        reference: &Reference,
+        trail: &Trail,
+    ) -> Result<Digest, FetchError> {
+        self.ask_tag(reference, trail, false).await
+    }
+
+    async fn ask_tag(
+        &self,
+        reference: &Reference,
+        trail: &Trail,
+        content_known: bool,
     ) -> Result<Digest, FetchError> {
         if let Target::Digest(d) = reference.target() {
             return Ok(d.clone());
@@ -190,14 +221,21 @@ impl Fetcher {
             .tags
             .get_or_try_init(&key, || async {
                 let cached = self.caches.disk.as_ref().and_then(|c| c.tag(&key));
-                if let Some(t) = cached.filter(|t| t.fresh || self.caches.offline) {
+                if let Some(t) = cached.as_ref().filter(|t| t.fresh || self.caches.offline) {
                     return Ok(TagAnswer {
-                        digest: t.digest,
+                        digest: t.digest.clone(),
                         cached_at: Some(t.stored_at),
                     });
                 }
                 self.not_cached(format!("tag {key}"))?;
-                let digest = match self.client.head_manifest(reference).await?.digest {
+                let revalidate = cached.is_some_and(|t| self.holds_manifest(&t.digest));
+                let head = content_known || revalidate || reference.is_docker_hub();
+                let head_digest = match head {
+                    true => self.client.head_manifest(reference).await?.digest,
+                    false => None,
+                };
+                // No HEAD, or one without a `Docker-Content-Digest`: the GET tells.
+                let digest = match head_digest {
                     Some(d) => d,
                     None => {
                         let fetched = self.client.get_manifest(reference).await?;
@@ -222,6 +260,16 @@ impl Fetcher {
             }
         }
         Ok(answer.digest.clone())
+    }
+
+    /// Whether the manifest `digest` is at hand without a request (in memory or on disk).
+    fn holds_manifest(&self, digest: &Digest) -> bool {
+        self.caches.manifests.holds(digest)
+            || self
+                .caches
+                .disk
+                .as_ref()
+                .is_some_and(|c| c.has_blob(digest))
     }
 
     /// Asks the registry whether `reference` still exists and may be read (one `HEAD`), for an

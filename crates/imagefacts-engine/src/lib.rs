@@ -33,7 +33,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use imagefacts_model::discovery::{ImageUse, SecretRef};
 use imagefacts_model::facts::{
-    ErrorKind, FactsError, ImageFacts, SOURCE_BUNDLE, SOURCE_CACHE, SOURCE_REGISTRY,
+    ErrorKind, FactsError, ImageFacts, SOURCE_BUNDLE, SOURCE_CACHE, SOURCE_REGISTRY, Step,
 };
 use imagefacts_model::{Platform, Reference};
 use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient};
@@ -55,9 +55,11 @@ use crate::fetch::Fetcher;
 pub enum Fallback {
     /// The first failure stops the run ([`CollectError::Failed`]); nothing is written.
     None,
-    /// Keep whatever facts were obtained before the failure, marked `partial`.
+    /// The same as [`Fallback::BestEffort`] (which now keeps what was obtained before a failure,
+    /// marked `partial`); kept so that scripts naming it still work.
     Partial,
-    /// Every image gets facts or a typed error; the run completes.
+    /// Every image gets facts or a typed error; the run completes. A failed entry keeps what
+    /// the steps before the failing one obtained, marked `partial`.
     #[default]
     BestEffort,
     /// An image whose registry fails is served from the on-disk cache when present
@@ -261,7 +263,7 @@ impl Collector {
             })
             .buffer_unordered(self.options.concurrency.max(1));
         while let Some((u, facts)) = stream.next().await {
-            if let (Fallback::None, Some(error)) = (self.options.fallback, &facts.error) {
+            if let (Fallback::None, Some(error)) = (self.options.fallback, facts.error.get()) {
                 self.flush_cache();
                 return Err(CollectError::Failed {
                     reference: facts.reference.clone(),
@@ -340,13 +342,12 @@ impl Collector {
             "{reference}|{}",
             wanted.map(ToString::to_string).unwrap_or_default()
         );
-        match (&f.error, self.options.fallback) {
+        match (f.error.get(), self.options.fallback) {
             (None, _) => {
                 if let (Some(disk), SOURCE_REGISTRY) = (self.fetcher.disk(), f.source.as_str()) {
                     disk.put_facts(&cache_key, &f);
                 }
             }
-            (Some(_), Fallback::Partial) => f.partial = true,
             (Some(error), Fallback::Cached) => {
                 if let Some(mut cached) = self.fetcher.disk().and_then(|d| d.facts(&cache_key)) {
                     cached.source = SOURCE_CACHE.to_owned();
@@ -357,17 +358,42 @@ impl Collector {
                     }
                     return cached;
                 }
-                f = errored_only(f, request);
+                keep_what_was_obtained(&mut f, request);
             }
-            (Some(_), Fallback::BestEffort | Fallback::None) => f = errored_only(f, request),
+            (Some(_), _) => keep_what_was_obtained(&mut f, request),
         }
         f
     }
 }
 
-/// An errored entry with only its identity, usage and error (what `best-effort` writes), plus
-/// what the cluster itself proves (the digest that runs, marked `source: "bundle"`).
-fn errored_only(f: ImageFacts, request: &ImageRequest) -> ImageFacts {
+/// A failed entry keeps what the steps before the failing one obtained (the digest, media type,
+/// layers and platforms a manifest gave), marked `partial`, as upstream troubleshoot keeps them;
+/// its `source` says whether the registry or the cache gave them. Content the cache supplied
+/// that the registry then refused to confirm is not presented at all. An entry left without a
+/// digest holds what the cluster itself proves (the digest that runs, `source: "bundle"`).
+fn keep_what_was_obtained(f: &mut ImageFacts, request: &ImageRequest) {
+    if f.error.get().and_then(|e| e.step) == Some(Step::Confirm) {
+        *f = identity_only(std::mem::replace(
+            f,
+            ImageFacts::empty("", "", "", f.collected_at),
+        ));
+    }
+    if f.digest.is_some() || !f.platforms.is_empty() {
+        f.partial = true;
+        return;
+    }
+    let proven = request.usage.as_ref().and_then(|usage| {
+        let reference = Reference::parse(&request.reference).ok()?;
+        facts::proven_digest(&reference, usage)
+    });
+    if let Some(digest) = proven {
+        f.digest = Some(digest);
+        f.source = SOURCE_BUNDLE.to_owned();
+    }
+}
+
+/// `f` with only its identity, usage, error and source.
+fn identity_only(f: ImageFacts) -> ImageFacts {
     let mut out = ImageFacts::empty(&f.reference, &f.registry, &f.repository, f.collected_at);
     out.tag = f.tag;
     out.workloads = f.workloads;
@@ -379,14 +405,6 @@ fn errored_only(f: ImageFacts, request: &ImageRequest) -> ImageFacts {
     out.node_digests_differ = f.node_digests_differ;
     out.error = f.error;
     out.source = f.source;
-    let proven = request.usage.as_ref().and_then(|usage| {
-        let reference = Reference::parse(&request.reference).ok()?;
-        facts::proven_digest(&reference, usage)
-    });
-    if let Some(digest) = proven {
-        out.digest = Some(digest);
-        out.source = SOURCE_BUNDLE.to_owned();
-    }
     out
 }
 
@@ -406,16 +424,15 @@ fn deadline_reached(request: &ImageRequest, deadline: Option<Duration>) -> Image
         OffsetDateTime::now_utc(),
     );
     f.tag = tag;
-    f.error = Some(FactsError {
-        kind: ErrorKind::Timeout,
-        message: format!(
+    f.error = FactsError::new(
+        ErrorKind::Timeout,
+        format!(
             "the run's deadline ({}s) passed before this image was collected",
             deadline.unwrap_or_default().as_secs()
         ),
-        retryable: true,
-        status: None,
-        code: None,
-        attempts: None,
-    });
+        true,
+    )
+    .at(Step::Deadline)
+    .into();
     f
 }

@@ -83,12 +83,6 @@ async fn each_image_uses_the_pull_secrets_of_its_own_pods() {
         facts[0].digest.as_ref().unwrap().to_string(),
         fx.single_digest
     );
-    assert_eq!(
-        facts[1].error.as_ref().map(|e| e.kind),
-        Some(ErrorKind::Auth)
-    );
-    assert_eq!(
-        facts[2].error.as_ref().map(|e| e.kind),
-        Some(ErrorKind::Auth)
-    );
+    assert_eq!(facts[1].error.get().map(|e| e.kind), Some(ErrorKind::Auth));
+    assert_eq!(facts[2].error.get().map(|e| e.kind), Some(ErrorKind::Auth));
 }

@@ -3,8 +3,11 @@
 //! Field names follow upstream (`repository`, `tag`, `digest`, `registry`, `size`, `created`,
 //! `labels`, `platform`, `mediaType`, `schemaVersion`, `layers`, `config`, `collectedAt`,
 //! `source`, `error`); what upstream lacks is added beside (`reference`, `platforms`,
-//! `attestations`, `buildInfo`, `manifestDigest`, `configDigest`). The one deliberate difference is
-//! `error`, an object with a typed `kind` instead of a bare string.
+//! `attestations`, `buildInfo`, `manifestDigest`, `configDigest`, `errorDetail`). A superset never
+//! changes the JSON type of an upstream field: `error` is upstream's one-line string, and the
+//! typed error behind it is `errorDetail` beside it (see [`Failure`]); `created` is always
+//! RFC 3339; `config.exposedPorts` and `config.volumes` map to empty objects, as Go's
+//! `map[string]struct{}` expects; sizes fit int64.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -102,9 +105,12 @@ pub struct ImageFacts {
     pub schema_version: u32,
     /// Sum of the primary platform's compressed layer sizes, in bytes.
     #[serde(default)]
+    #[schemars(range(max = crate::manifest::MAX_SIZE))]
     pub size: u64,
-    /// Creation time from the primary platform's config, as written (RFC 3339).
+    /// Creation time from the primary platform's config, in canonical RFC 3339 (as Go's
+    /// `time.Time` reads it); absent when the config has none or an unreadable one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub created: Option<String>,
     /// Labels of the primary platform's config.
     #[serde(default)]
@@ -166,10 +172,11 @@ pub struct ImageFacts {
     /// `bundle` when neither could and the entry holds only what the cluster's own status proves.
     #[serde(default)]
     pub source: String,
-    /// Why collection failed, when it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<FactsError>,
-    /// Set when `error` is set but the facts obtained before it are kept (`--fallback partial`).
+    /// Why collection failed, when it did: written as upstream's `error` string and the typed
+    /// `errorDetail` beside it.
+    #[serde(flatten)]
+    pub error: Failure,
+    /// Set when `error` is set and the facts obtained before the failing step are kept.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,
     /// Why these facts come from the cache (`source: "cache"`, `--fallback cached`).
@@ -215,7 +222,7 @@ impl ImageFacts {
             node_digests_differ: false,
             collected_at,
             source: SOURCE_REGISTRY.to_owned(),
-            error: None,
+            error: Failure::none(),
             partial: false,
             fallback_reason: None,
         }
@@ -237,6 +244,7 @@ pub struct Layer {
     /// Layer digest (of the compressed blob).
     pub digest: Digest,
     /// Compressed size in bytes.
+    #[schemars(range(max = crate::manifest::MAX_SIZE))]
     pub size: u64,
     /// Layer media type.
     pub media_type: String,
@@ -251,7 +259,7 @@ pub struct ConfigFacts {
     pub user: String,
     /// Exposed ports, as `{"80/tcp": {}}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub exposed_ports: BTreeMap<String, serde_json::Value>,
+    pub exposed_ports: BTreeMap<String, Empty>,
     /// Environment (`KEY=value`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub env: Vec<String>,
@@ -263,7 +271,7 @@ pub struct ConfigFacts {
     pub cmd: Vec<String>,
     /// Volumes, as `{"/data": {}}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub volumes: BTreeMap<String, serde_json::Value>,
+    pub volumes: BTreeMap<String, Empty>,
     /// Working directory.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
@@ -284,6 +292,7 @@ pub struct PlatformFacts {
     pub config_digest: Option<Digest>,
     /// Sum of this platform's layer sizes.
     #[serde(default)]
+    #[schemars(range(max = crate::manifest::MAX_SIZE))]
     pub size: u64,
     /// Creation time from this platform's config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -300,9 +309,9 @@ pub struct PlatformFacts {
     /// Whether this is the primary platform whose facts fill the top-level fields.
     #[serde(default)]
     pub primary: bool,
-    /// Why this platform's facts are missing, when they are.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<FactsError>,
+    /// Why this platform's facts are missing, when they are (`error` and `errorDetail`).
+    #[serde(flatten)]
+    pub error: Failure,
     /// Set when this platform was listed from the index but not fetched (past `--max-platforms`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_fetched: bool,
@@ -317,6 +326,7 @@ pub struct AttestationRef {
     /// Media type of the child manifest.
     pub media_type: String,
     /// Size of the child manifest.
+    #[schemars(range(max = crate::manifest::MAX_SIZE))]
     pub size: u64,
     /// `vnd.docker.reference.type` (e.g. `attestation-manifest`), when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -405,6 +415,11 @@ pub enum ErrorKind {
     Server,
     /// `--offline`, and the cache does not hold what the facts need.
     NotCached,
+    /// A manifest, index or config that is not valid JSON or lacks required fields.
+    InvalidManifest,
+    /// An index with no child for the platform asked for, or with artifacts and unknown
+    /// platforms only.
+    NoRunnablePlatform,
 }
 
 impl ErrorKind {
@@ -423,8 +438,50 @@ impl ErrorKind {
             ErrorKind::TooLarge => "tooLarge",
             ErrorKind::Server => "server",
             ErrorKind::NotCached => "notCached",
+            ErrorKind::InvalidManifest => "invalidManifest",
+            ErrorKind::NoRunnablePlatform => "noRunnablePlatform",
         }
     }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 14] = [
+        ErrorKind::Auth,
+        ErrorKind::NotFound,
+        ErrorKind::RateLimited,
+        ErrorKind::Network,
+        ErrorKind::Tls,
+        ErrorKind::Timeout,
+        ErrorKind::Unsupported,
+        ErrorKind::InvalidReference,
+        ErrorKind::DigestMismatch,
+        ErrorKind::TooLarge,
+        ErrorKind::Server,
+        ErrorKind::NotCached,
+        ErrorKind::InvalidManifest,
+        ErrorKind::NoRunnablePlatform,
+    ];
+}
+
+/// The step of collecting an image that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Step {
+    /// Parsing the reference.
+    Reference,
+    /// Resolving the tag to a digest.
+    Resolve,
+    /// Fetching the manifest or index the reference names.
+    Manifest,
+    /// Fetching one platform's manifest from an index.
+    PlatformManifest,
+    /// Fetching the image config blob.
+    Config,
+    /// Choosing the platform of an index.
+    Platform,
+    /// Confirming with the registry that cached content still stands.
+    Confirm,
+    /// Waiting for the run's deadline.
+    Deadline,
 }
 
 /// A typed collection error, as written in facts.json.
@@ -446,6 +503,229 @@ pub struct FactsError {
     /// How many attempts were made, when the failure was retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
+    /// The step that failed, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+}
+
+impl FactsError {
+    /// An error of `kind` with `message`, nothing else known.
+    pub fn new(kind: ErrorKind, message: impl Into<String>, retryable: bool) -> FactsError {
+        FactsError {
+            kind,
+            message: message.into(),
+            retryable,
+            status: None,
+            code: None,
+            attempts: None,
+            step: None,
+        }
+    }
+
+    /// This error, marked as failing at `step` (a step already recorded is kept).
+    pub fn at(mut self, step: Step) -> FactsError {
+        self.step.get_or_insert(step);
+        self
+    }
+}
+
+/// An entry's failure: in JSON, upstream's `error` string (the one-line message) and beside it
+/// `errorDetail`, the typed [`FactsError`] whose `message` it is. Both are absent when nothing
+/// failed. Files written before `errorDetail` existed held the typed error in `error` itself;
+/// they are read as well.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Failure(pub Option<FactsError>);
+
+impl Failure {
+    /// No failure.
+    pub const fn none() -> Failure {
+        Failure(None)
+    }
+
+    /// The typed error, when there is one.
+    pub fn get(&self) -> Option<&FactsError> {
+        self.0.as_ref()
+    }
+
+    /// Whether something failed.
+    pub fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Whether nothing failed.
+    pub fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Records `error` (replacing any earlier one).
+    pub fn set(&mut self, error: FactsError) {
+        self.0 = Some(error);
+    }
+
+    /// The error's class, when there is one.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        self.0.as_ref().map(|e| e.kind)
+    }
+}
+
+impl From<FactsError> for Failure {
+    fn from(e: FactsError) -> Failure {
+        Failure(Some(e))
+    }
+}
+
+impl From<Option<FactsError>> for Failure {
+    fn from(e: Option<FactsError>) -> Failure {
+        Failure(e)
+    }
+}
+
+impl Serialize for Failure {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(if self.0.is_some() { 2 } else { 0 }))?;
+        if let Some(e) = &self.0 {
+            map.serialize_entry("error", &e.message)?;
+            map.serialize_entry("errorDetail", e)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Failure {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Failure, D::Error> {
+        /// `error` as written now (a string) or before `errorDetail` (the typed object).
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum ErrorField {
+            Message(String),
+            Typed(FactsError),
+        }
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Failure;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an entry's `error` and `errorDetail`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Failure, A::Error> {
+                let (mut error, mut detail) = (None, None::<FactsError>);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "error" => error = map.next_value::<Option<ErrorField>>()?,
+                        "errorDetail" => detail = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (error, detail) {
+                    (_, Some(d)) => Ok(Failure(Some(d))),
+                    (Some(ErrorField::Typed(d)), None) => Ok(Failure(Some(d))),
+                    (Some(ErrorField::Message(m)), None) => Err(serde::de::Error::custom(format!(
+                        "`error` {m:?} has no `errorDetail` beside it"
+                    ))),
+                    (None, None) => Ok(Failure(None)),
+                }
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
+impl schemars::JsonSchema for Failure {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Failure".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let detail = generator.subschema_for::<FactsError>();
+        schemars::json_schema!({
+            "type": "object",
+            "properties": {
+                "error": {
+                    "description": "Why collection failed: upstream's one-line message, equal to `errorDetail.message`.",
+                    "type": "string"
+                },
+                "errorDetail": detail
+            },
+            "dependentRequired": {
+                "error": ["errorDetail"],
+                "errorDetail": ["error"]
+            }
+        })
+    }
+}
+
+/// `{}`: the value of a Go `map[string]struct{}` entry (`exposedPorts`, `volumes`). Any value is
+/// read (and forgotten); `{}` is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Empty {}
+
+impl<'de> Deserialize<'de> for Empty {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Empty, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Empty {})
+    }
+}
+
+/// The shape of a facts.json file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `error` a string, the typed error in `errorDetail` (what is written now).
+    Current,
+    /// Written before `errorDetail` existed: the typed error object in `error` itself.
+    ErrorObjects,
+}
+
+/// Rewrites `file` (a parsed facts.json) into the [`Shape::Current`] shape in place, and says
+/// which shape it had: each typed `error` object (of an entry or a platform) moves to
+/// `errorDetail`, and `error` becomes its message.
+pub fn upgrade(file: &mut serde_json::Value) -> Shape {
+    fn fix(entry: &mut serde_json::Value) -> bool {
+        let Some(obj) = entry.as_object_mut() else {
+            return false;
+        };
+        if !obj.get("error").is_some_and(serde_json::Value::is_object) {
+            return false;
+        }
+        let detail = obj.remove("error").unwrap_or_default();
+        let message = detail.get("message").cloned().unwrap_or_default();
+        obj.insert("error".to_owned(), message);
+        obj.insert("errorDetail".to_owned(), detail);
+        true
+    }
+    let mut upgraded = false;
+    let entries = file
+        .get_mut("imageFacts")
+        .and_then(serde_json::Value::as_array_mut);
+    for entry in entries.into_iter().flatten() {
+        upgraded |= fix(entry);
+        let platforms = entry
+            .get_mut("platforms")
+            .and_then(serde_json::Value::as_array_mut);
+        for p in platforms.into_iter().flatten() {
+            upgraded |= fix(p);
+        }
+    }
+    if upgraded {
+        Shape::ErrorObjects
+    } else {
+        Shape::Current
+    }
+}
+
+/// `created` as a Go `time.Time` reads it: `text` parsed as RFC 3339 and written back in its
+/// canonical form (`2024-05-01T12:00:00Z`), or `None` when it is not RFC 3339 at all.
+pub fn rfc3339(text: &str) -> Option<String> {
+    use time::format_description::well_known::Rfc3339;
+    let t = OffsetDateTime::parse(text.trim(), &Rfc3339).ok()?;
+    t.format(&Rfc3339).ok()
 }
 
 /// A registry's announced pull rate limit (Docker Hub's `ratelimit-limit`/`ratelimit-remaining`).
@@ -472,6 +752,7 @@ pub struct Summary {
     /// Number of distinct registry/repository pairs.
     pub unique_repositories: usize,
     /// Sum of `size` over entries with distinct digests.
+    #[schemars(range(max = crate::manifest::MAX_SIZE))]
     pub total_size: u64,
     /// Number of entries carrying an error.
     pub collection_errors: usize,
@@ -520,7 +801,7 @@ impl Summary {
         let mut errors_by_kind = BTreeMap::new();
         let mut errors_by_registry: BTreeMap<String, BTreeMap<ErrorKind, usize>> = BTreeMap::new();
         for f in facts {
-            if let Some(e) = &f.error {
+            if let Some(e) = f.error.get() {
                 *errors_by_kind.entry(e.kind).or_insert(0) += 1;
                 *errors_by_registry
                     .entry(f.registry.clone())

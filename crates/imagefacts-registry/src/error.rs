@@ -211,7 +211,7 @@ impl RegistryError {
             RegistryError::DigestMismatch { .. } => ErrorKind::DigestMismatch,
             RegistryError::TooLarge { .. } => ErrorKind::TooLarge,
             RegistryError::Manifest { source, .. } => match source {
-                ManifestError::Malformed { .. } => ErrorKind::Server,
+                ManifestError::Malformed { .. } => ErrorKind::InvalidManifest,
                 ManifestError::Schema1 { .. } | ManifestError::UnsupportedMediaType { .. } => {
                     ErrorKind::Unsupported
                 }
@@ -287,6 +287,7 @@ impl RegistryError {
             status: self.status(),
             code: self.code().map(str::to_owned),
             attempts: (self.attempts() > 1).then(|| self.attempts()),
+            step: None,
         }
     }
 }

@@ -16,7 +16,9 @@
 //! Every server binds 127.0.0.1 only and stops when its handle is dropped; the registry process also
 //! stops when the test process dies (its supervisor shell watches a pipe held by the test process).
 //!
-//! External tools needed at run time: `docker-registry`, `skopeo`, `openssl`, `htpasswd`.
+//! - [`upstream_decode`]: upstream troubleshoot's Go types (a small Go program) decoding facts files.
+//!
+//! External tools needed at run time: `docker-registry`, `skopeo`, `openssl`, `htpasswd`, `go`.
 
 mod archive;
 mod bigbundle;
@@ -30,6 +32,7 @@ mod seed;
 mod skopeo;
 mod token;
 mod troubleshoot;
+mod upstream;
 
 pub use archive::{gzip, tar_dir, tar_files};
 pub use bigbundle::{BIG_BUNDLE, write_big_bundle};
@@ -49,6 +52,7 @@ pub use skopeo::{
 pub use troubleshoot::{
     FixtureFormat, FixtureImages, TroubleshootLayout, write_troubleshoot_bundle,
 };
+pub use upstream::{UpstreamDecoded, upstream_decode, upstream_decode_bytes};
 
 use sha2::{Digest, Sha256};
 

@@ -87,6 +87,12 @@ fn setup() -> Setup {
         &fx.single_digest,
         &fx.multi_oci,
     );
+    // A namespace without images, as troubleshoot >= 0.118 writes it.
+    std::fs::write(
+        bundle_dir.join("cluster-resources/pods/quiet.json"),
+        br#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":null}"#,
+    )
+    .unwrap();
     // Odd modes and a nested file, to see them preserved.
     let extra = bundle_dir.join("cluster-resources/pods/logs/prod/app-1");
     std::fs::create_dir_all(&extra).unwrap();
@@ -125,12 +131,7 @@ fn validate_all_facts(path: &Path) -> usize {
     };
     let mut n = 0;
     for (name, bytes) in files.iter().filter(|(n, _)| n.ends_with("facts.json")) {
-        let v: Value = serde_json::from_slice(bytes).unwrap();
-        assert_eq!(
-            imagefacts_cli::facts_violations(&v),
-            Vec::<String>::new(),
-            "{name}"
-        );
+        crate::support::facts_file(bytes, name);
         n += 1;
     }
     n
@@ -180,15 +181,43 @@ fn add_to_archive_keeps_every_original_entry_byte_for_byte() {
         .map(|(_, _, n)| n.as_str())
         .collect();
     let top = "support-bundle-2026-11-28T00_00_00";
+    // Per namespace, what upstream's collector writes: facts and summary for one with images,
+    // info for one without, error for one that could not be read.
     for want in [
         "image-facts/facts.json",
         "image-facts/prod-facts.json",
         "image-facts/prod-summary.txt",
+        "image-facts/quiet-info.txt",
+        "image-facts/broken-error.txt",
     ] {
         assert!(
             added.iter().any(|a| *a == format!("{top}/{want}")),
             "{want} in {added:?}"
         );
+    }
+    for absent in ["quiet-facts.json", "broken-info.txt", "broken-facts.json"] {
+        assert!(
+            !added.iter().any(|a| a.ends_with(absent)),
+            "{absent} in {added:?}"
+        );
+    }
+    let text = |name: &str| {
+        let (_, data, _) = new.iter().find(|(_, _, n)| n.ends_with(name)).unwrap();
+        String::from_utf8(data.clone()).unwrap()
+    };
+    assert_eq!(
+        text("quiet-info.txt"),
+        "No images found in namespace quiet\n"
+    );
+    assert!(
+        text("broken-error.txt").contains("cluster-resources/deployments/broken.json"),
+        "{}",
+        text("broken-error.txt")
+    );
+    let prod = crate::support::facts_file(text("prod-facts.json").as_bytes(), "prod-facts.json");
+    assert_eq!(prod["namespace"], "prod");
+    for f in prod["imageFacts"].as_array().unwrap() {
+        assert!(f["config"].is_object(), "config always written: {f}");
     }
     // The facts inside validate and describe the bundle's workloads.
     let facts_bytes = &new
@@ -196,7 +225,7 @@ fn add_to_archive_keeps_every_original_entry_byte_for_byte() {
         .find(|(_, _, n)| n.ends_with("image-facts/facts.json"))
         .unwrap()
         .1;
-    let facts: Value = serde_json::from_slice(facts_bytes).unwrap();
+    let facts: Value = crate::support::facts_file(facts_bytes, "image-facts/facts.json");
     assert_eq!(
         imagefacts_cli::facts_violations(&facts),
         Vec::<String>::new()
@@ -254,10 +283,10 @@ fn add_to_directory_bundle_writes_image_facts_beside_the_originals() {
     for (p, b) in &before {
         assert_eq!(&std::fs::read(p).unwrap(), b, "{} unchanged", p.display());
     }
-    let facts: Value = serde_json::from_slice(
+    let facts: Value = crate::support::facts_file(
         &std::fs::read(s.bundle_dir.join("image-facts/facts.json")).unwrap(),
-    )
-    .unwrap();
+        "image-facts/facts.json",
+    );
     assert_eq!(
         imagefacts_cli::facts_violations(&facts),
         Vec::<String>::new()
@@ -375,9 +404,10 @@ fn secrets_in_images_never_reach_the_bundle() {
     ] {
         assert!(!text.contains(secret), "{secret} leaked into the bundle");
     }
-    let facts: Value =
-        serde_json::from_slice(&std::fs::read(bundle.join("image-facts/facts.json")).unwrap())
-            .unwrap();
+    let facts: Value = crate::support::facts_file(
+        &std::fs::read(bundle.join("image-facts/facts.json")).unwrap(),
+        "image-facts/facts.json",
+    );
     let f = facts["imageFacts"]
         .as_array()
         .unwrap()

@@ -91,7 +91,7 @@ fn collect_from_a_live_cluster_uses_each_pods_pull_secret() {
         .iter()
         .find(|f| f["repository"] == "fixtures/multi-oci")
         .unwrap();
-    assert_eq!(other["error"]["kind"], "auth", "{other}");
+    assert_eq!(other["errorDetail"]["kind"], "auth", "{other}");
     // The secret never reaches the output.
     assert!(!run.stdout.contains(&password) && !run.stderr.contains(&password));
     assert!(

@@ -8,7 +8,7 @@ use crate::support::{imagefacts, inspect, sha256, write_authfile};
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn error_of(entry: &Value) -> (&str, &str) {
-    let e = &entry["error"];
+    let e = &entry["errorDetail"];
     (
         e["kind"]
             .as_str()
@@ -35,7 +35,7 @@ fn wrong_password_is_auth_error() {
         assert_eq!(run.status, 1, "{kind:?}: {}", run.stderr);
         let facts = run.facts();
         assert_eq!(error_of(&facts[0]).0, "auth", "{kind:?}: {}", facts[0]);
-        assert_eq!(facts[0]["error"]["retryable"], false);
+        assert_eq!(facts[0]["errorDetail"]["retryable"], false);
         assert_eq!(run.json()["summary"]["collectionErrors"], 1);
         assert_eq!(run.json()["summary"]["errorsByKind"]["auth"], 1);
     }
@@ -70,15 +70,19 @@ fn missing_repository_tag_and_untrusted_tls() {
     let run = inspect(&reg.imagefacts_args(), &refs);
     assert_eq!(run.status, 1, "{}", run.stderr);
     let facts = run.facts();
-    assert_eq!(facts[0]["error"]["kind"], "notFound", "{}", facts[0]);
-    assert_eq!(facts[0]["error"]["code"], "NAME_UNKNOWN", "{}", facts[0]);
-    assert_eq!(facts[1]["error"]["kind"], "notFound");
+    assert_eq!(facts[0]["errorDetail"]["kind"], "notFound", "{}", facts[0]);
     assert_eq!(
-        facts[1]["error"]["code"], "MANIFEST_UNKNOWN",
+        facts[0]["errorDetail"]["code"], "NAME_UNKNOWN",
+        "{}",
+        facts[0]
+    );
+    assert_eq!(facts[1]["errorDetail"]["kind"], "notFound");
+    assert_eq!(
+        facts[1]["errorDetail"]["code"], "MANIFEST_UNKNOWN",
         "{}",
         facts[1]
     );
-    assert_eq!(facts[2]["error"]["kind"], "notFound");
+    assert_eq!(facts[2]["errorDetail"]["kind"], "notFound");
     assert!(facts[3].get("error").is_none(), "{}", facts[3]);
 
     // Without the test CA, the certificate is not trusted: a TLS error, not a crash.
@@ -106,7 +110,7 @@ fn invalid_references_are_entries_not_crashes() {
     assert!(
         facts
             .iter()
-            .all(|f| f["error"]["kind"] == "invalidReference")
+            .all(|f| f["errorDetail"]["kind"] == "invalidReference")
     );
     assert_eq!(facts[0]["reference"], "Nginx");
 }
@@ -124,7 +128,7 @@ fn connection_refused_is_network_error() {
         &[format!("{host}/a:1")],
     );
     assert_eq!(run.status, 1);
-    let e = &run.facts()[0]["error"];
+    let e = &run.facts()[0]["errorDetail"];
     assert_eq!(e["kind"], "network", "{e}");
     assert_eq!(e["retryable"], true);
 }
@@ -168,7 +172,7 @@ fn output_file_is_written_atomically() {
     let run = imagefacts(&["inspect", "-o", out.to_str().unwrap(), "Nginx"]);
     assert_eq!(run.status, 1);
     assert!(run.stdout.is_empty());
-    let v: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let v: Value = crate::support::facts_file(&std::fs::read(&out).unwrap(), "facts.json");
     assert_eq!(v["version"], "v1");
     assert_eq!(imagefacts_cli::facts_violations(&v), Vec::<String>::new());
     let names: Vec<_> = std::fs::read_dir(dir.path())

@@ -16,14 +16,7 @@ const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 fn faulty(
     fault: impl Fn(&Request, usize) -> Option<Reply> + Send + Sync + 'static,
 ) -> ScriptedServer {
-    let config = br#"{"architecture":"amd64","os":"linux","config":{"Env":["A=1"]}}"#.to_vec();
-    let manifest = json!({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
-        "layers": []
-    })
-    .to_string()
-    .into_bytes();
+    let (config, manifest) = app_image();
     let manifest_digest = sha256(&manifest);
     let config_path = format!("/v2/app/blobs/{}", sha256(&config));
     let counts: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
@@ -60,6 +53,25 @@ fn faulty(
     .unwrap()
 }
 
+/// `app:1`'s config and manifest (one layer).
+fn app_image() -> (Vec<u8>, Vec<u8>) {
+    let config = br#"{"architecture":"amd64","os":"linux","config":{"Env":["A=1"]}}"#.to_vec();
+    let layer = "sha256:".to_owned() + &"ab".repeat(32);
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 1234}]
+    })
+    .to_string()
+    .into_bytes();
+    (config, manifest)
+}
+
+/// Whether `req` asks about the tag `app:1` (a `GET` when nothing is known, a `HEAD` to revalidate).
+fn is_tag(req: &Request) -> bool {
+    req.path_only() == "/v2/app/manifests/1"
+}
+
 fn run_app(server: &ScriptedServer, extra: &[&str]) -> crate::support::Run {
     let host = server.host();
     let mut flags = vec!["--insecure-registry".to_owned(), host.clone()];
@@ -70,19 +82,15 @@ fn run_app(server: &ScriptedServer, extra: &[&str]) -> crate::support::Run {
 #[test]
 fn rate_limited_with_retry_after_is_retried_after_the_wait() {
     let server = faulty(|req, nth| {
-        (req.method == "HEAD" && nth == 1).then(|| Reply::new(429).header("Retry-After", "1"))
+        (is_tag(req) && nth == 1).then(|| Reply::new(429).header("Retry-After", "1"))
     });
     let started = Instant::now();
     let run = run_app(&server, &[]);
     let took = started.elapsed();
     assert_eq!(run.status, 0, "{}", run.stdout);
     assert!(took >= Duration::from_secs(1), "waited {took:?}");
-    let heads: Vec<_> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "HEAD")
-        .collect();
-    assert_eq!(heads.len(), 2);
+    let asked: Vec<_> = server.requests().into_iter().filter(is_tag).collect();
+    assert_eq!(asked.len(), 2);
 }
 
 #[test]
@@ -104,27 +112,20 @@ fn service_unavailable_twice_then_ok_succeeds() {
 
 #[test]
 fn persistent_failure_records_attempts_and_other_4xx_are_not_retried() {
-    let server = faulty(|req, _| (req.method == "HEAD").then(|| Reply::new(502)));
+    let server = faulty(|req, _| is_tag(req).then(|| Reply::new(502)));
     let run = run_app(&server, &["--retries", "2"]);
     assert_eq!(run.status, 1);
-    let e = &run.facts()[0]["error"];
+    let e = &run.facts()[0]["errorDetail"];
     assert_eq!(e["kind"], "server", "{e}");
     assert_eq!(e["status"], 502);
     assert_eq!(e["attempts"], 3);
     assert_eq!(e["retryable"], true);
 
-    let server = faulty(|req, _| (req.method == "HEAD").then(|| Reply::new(400)));
+    let server = faulty(|req, _| is_tag(req).then(|| Reply::new(400)));
     let run = run_app(&server, &[]);
     assert_eq!(run.status, 1);
-    assert!(run.facts()[0]["error"].get("attempts").is_none());
-    assert_eq!(
-        server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "HEAD")
-            .count(),
-        1
-    );
+    assert!(run.facts()[0]["errorDetail"].get("attempts").is_none());
+    assert_eq!(server.requests().iter().filter(|r| is_tag(r)).count(), 1);
 }
 
 #[test]
@@ -141,16 +142,15 @@ fn stalled_body_times_out() {
     let run = run_app(&server, &["--timeout", "1s", "--retries", "1"]);
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(run.status, 1);
-    let e = &run.facts()[0]["error"];
+    let e = &run.facts()[0]["errorDetail"];
     assert_eq!(e["kind"], "timeout", "{e}");
     assert_eq!(e["attempts"], 2);
 }
 
 #[test]
 fn deadline_turns_unfinished_images_into_timeouts_and_still_writes() {
-    let server = faulty(|req, _| {
-        (req.method == "HEAD").then(|| Reply::new(200).delay(Duration::from_secs(5)))
-    });
+    let server =
+        faulty(|req, _| is_tag(req).then(|| Reply::new(200).delay(Duration::from_secs(5))));
     let started = Instant::now();
     let run = run_app(&server, &["--deadline", "1s"]);
     assert!(
@@ -159,14 +159,14 @@ fn deadline_turns_unfinished_images_into_timeouts_and_still_writes() {
         started.elapsed()
     );
     assert_eq!(run.status, 1);
-    let e = &run.facts()[0]["error"];
+    let e = &run.facts()[0]["errorDetail"];
     assert_eq!(e["kind"], "timeout");
     assert!(e["message"].as_str().unwrap().contains("deadline"), "{e}");
 }
 
 #[test]
 fn fallback_none_stops_and_writes_nothing() {
-    let server = faulty(|req, _| (req.method == "HEAD").then(|| Reply::new(404)));
+    let server = faulty(|req, _| is_tag(req).then(|| Reply::new(404)));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("facts.json");
     let run = run_app(
@@ -180,21 +180,47 @@ fn fallback_none_stops_and_writes_nothing() {
 }
 
 #[test]
-fn fallback_partial_keeps_what_was_obtained() {
+fn a_missing_config_keeps_what_the_manifest_gave() {
     let server = faulty(|req, _| (req.path_only().contains("/blobs/")).then(|| Reply::new(404)));
-    let run = run_app(&server, &["--fallback", "partial"]);
-    assert_eq!(run.status, 1);
-    let f = &run.facts()[0];
-    assert_eq!(f["partial"], true);
-    assert!(f["digest"].is_string(), "{f}");
-    assert_eq!(f["error"]["kind"], "notFound");
-    // best-effort (the default) keeps only the error.
-    let run = run_app(&server, &[]);
-    let f = &run.facts()[0];
-    assert!(
-        f.get("digest").is_none() && f.get("partial").is_none(),
-        "{f}"
-    );
+    let (_, manifest) = app_image();
+    // The default (best-effort) and `partial` alike keep the manifest's facts, as upstream does.
+    for extra in [&[][..], &["--fallback", "partial"][..]] {
+        let run = run_app(&server, extra);
+        assert_eq!(run.status, 1);
+        let f = &run.facts()[0];
+        assert_eq!(f["partial"], true, "{f}");
+        assert_eq!(f["digest"], sha256(&manifest), "{f}");
+        assert_eq!(f["mediaType"], OCI_MANIFEST);
+        assert_eq!(f["size"], 1234);
+        assert_eq!(f["layers"].as_array().map(Vec::len), Some(1), "{f}");
+        assert!(f["configDigest"].is_string());
+        assert_eq!(f["errorDetail"]["kind"], "notFound");
+        assert_eq!(f["errorDetail"]["step"], "config");
+        assert!(f["error"].as_str().unwrap().contains("config"), "{f}");
+    }
+}
+
+#[test]
+fn a_malformed_manifest_is_invalid_manifest() {
+    for body in [
+        &b"not json"[..],
+        br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#,
+    ] {
+        let body = body.to_vec();
+        let server = faulty(move |req, _| {
+            is_tag(req).then(|| {
+                Reply::new(200)
+                    .header("Content-Type", OCI_MANIFEST)
+                    .body(body.clone())
+            })
+        });
+        let run = run_app(&server, &[]);
+        assert_eq!(run.status, 1);
+        let e = &run.facts()[0]["errorDetail"];
+        assert_eq!(e["kind"], "invalidManifest", "{e}");
+        assert_eq!(e["retryable"], false);
+        assert_eq!(e["step"], "resolve");
+    }
 }
 
 #[test]
@@ -279,7 +305,7 @@ fn progress_json_lines_match_the_summary() {
 
 #[test]
 fn retry_events_are_reported() {
-    let server = faulty(|req, nth| (req.method == "HEAD" && nth == 1).then(|| Reply::new(503)));
+    let server = faulty(|req, nth| (is_tag(req) && nth == 1).then(|| Reply::new(503)));
     let run = run_app(&server, &["--progress", "json"]);
     assert_eq!(run.status, 0);
     let retry: Value = run
@@ -333,18 +359,52 @@ fn progress_bar_is_drawn_on_a_terminal_only() {
 #[test]
 fn announced_rate_limits_are_reported_in_the_summary() {
     let server = faulty(|req, _| {
-        (req.method == "HEAD").then(|| {
+        is_tag(req).then(|| {
             Reply::new(200)
                 .header("Content-Type", OCI_MANIFEST)
                 .header("ratelimit-limit", "100;w=21600")
                 .header("ratelimit-remaining", "76;w=21600")
+                .body(app_image().1)
         })
     });
     let run = run_app(&server, &[]);
-    // The HEAD carries no digest here, so the tag is resolved with a GET (still one image).
     assert_eq!(run.status, 0, "{}", run.stdout);
     let rl = &run.json()["summary"]["rateLimits"][server.host()];
     assert_eq!(rl["limit"], 100, "{}", run.stdout);
     assert_eq!(rl["remaining"], 76);
     assert_eq!(rl["windowSeconds"], 21600);
+}
+
+#[test]
+fn an_index_of_artifacts_only_is_no_runnable_platform() {
+    let child = sha256(b"attestation");
+    let index = json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": OCI_MANIFEST, "digest": child, "size": 11,
+            "platform": {"architecture": "unknown", "os": "unknown"},
+            "annotations": {"vnd.docker.reference.type": "attestation-manifest"}
+        }]
+    })
+    .to_string()
+    .into_bytes();
+    let index_digest = sha256(&index);
+    let server = faulty(move |req, _| {
+        is_tag(req).then(|| {
+            Reply::new(200)
+                .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                .body(index.clone())
+        })
+    });
+    let run = run_app(&server, &[]);
+    assert_eq!(run.status, 1);
+    let f = &run.facts()[0];
+    let e = &f["errorDetail"];
+    assert_eq!(e["kind"], "noRunnablePlatform", "{f}");
+    assert_eq!(e["step"], "platform");
+    assert_eq!(e["retryable"], false);
+    // It exists: its digest and the artifact it holds are kept.
+    assert_eq!(f["digest"], index_digest);
+    assert_eq!(f["attestations"][0]["manifestDigest"], child);
+    assert_eq!(f["partial"], true);
 }

@@ -46,7 +46,7 @@ fn a_wrong_password_after_a_good_run_is_an_auth_error() {
     let bad = run(&wrong.display().to_string(), &[]);
     assert_eq!(bad.status, 1, "{}", bad.stdout);
     for f in bad.facts() {
-        assert_eq!(f["error"]["kind"], "auth", "{f:#}");
+        assert_eq!(f["errorDetail"]["kind"], "auth", "{f:#}");
         assert!(f.get("digest").is_none(), "no cached fact presented: {f:#}");
     }
     // Trusting cached tags is the user's choice, and then the entries say the cache answered.
@@ -55,6 +55,6 @@ fn a_wrong_password_after_a_good_run_is_an_auth_error() {
     assert_eq!(facts[0]["source"], "cache", "{:#}", facts[0]);
     assert!(facts[0].get("error").is_none());
     // A reference pinned by digest is still confirmed with the registry: auth error.
-    assert_eq!(facts[1]["error"]["kind"], "auth", "{:#}", facts[1]);
+    assert_eq!(facts[1]["errorDetail"]["kind"], "auth", "{:#}", facts[1]);
     assert_eq!(trusted.status, 1);
 }

@@ -277,10 +277,15 @@ fn platform_flag_selects_primary_and_digest_pins_work() {
     a.extend(["--platform".to_owned(), "linux/s390x".to_owned()]);
     let run = inspect(&a, &[format!("{host}/{}", fx.multi_oci)]);
     assert_eq!(run.status, 1);
-    let err = &run.facts()[0]["error"];
-    assert_eq!(err["kind"], "notFound");
+    let f = &run.facts()[0];
+    let err = &f["errorDetail"];
+    assert_eq!(err["kind"], "noRunnablePlatform");
+    assert_eq!(err["step"], "platform");
     assert!(
         err["message"].as_str().unwrap().contains("linux/arm64"),
         "{err}"
     );
+    // What the index gave is kept.
+    assert_eq!(f["partial"], true);
+    assert!(f["digest"].is_string() && f["platforms"].as_array().is_some_and(|p| p.len() >= 2));
 }

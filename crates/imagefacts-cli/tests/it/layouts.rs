@@ -201,7 +201,7 @@ fn node_images_show_one_tag_at_two_digests_and_offline_facts_come_from_the_bundl
         let f = entry(reference);
         assert_eq!(f["source"], "bundle", "{f:#}");
         assert_eq!(f["digest"], digest.as_str(), "{f:#}");
-        assert_eq!(f["error"]["kind"], "notCached");
+        assert_eq!(f["errorDetail"]["kind"], "notCached");
         let sizes: Vec<u64> = f["nodeImages"]
             .as_array()
             .unwrap()
@@ -310,7 +310,7 @@ fn a_hostile_namespace_is_refused_before_any_registry_request() {
     assert!(
         written
             .iter()
-            .all(|n| n == "facts.json" || n.starts_with("shop-")),
+            .all(|n| n == "facts.json" || n.starts_with("shop-") || n == "default-error.txt"),
         "{written:?}"
     );
     assert!(!dir.path().join("b").exists() && !bundle.join("image-facts/x").exists());

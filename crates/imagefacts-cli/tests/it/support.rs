@@ -22,11 +22,7 @@ impl Run {
             )
         });
         if v.get("imageFacts").is_some() {
-            let violations = imagefacts_cli::facts_violations(&v);
-            assert!(
-                violations.is_empty(),
-                "facts.json violates the schema: {violations:#?}"
-            );
+            check_facts(self.stdout.as_bytes(), &v, "stdout");
         }
         v
     }
@@ -38,6 +34,37 @@ impl Run {
             .expect("imageFacts array")
             .clone()
     }
+}
+
+/// Every facts file a test reads passes here: it must validate against the published schema,
+/// and upstream troubleshoot's Go types must decode it (`error` a string equal to
+/// `errorDetail.message`, times RFC 3339, sizes int64, ...).
+fn check_facts(bytes: &[u8], v: &Value, name: &str) {
+    let violations = imagefacts_cli::facts_violations(v);
+    assert!(
+        violations.is_empty(),
+        "{name} violates the facts.json schema: {violations:#?}"
+    );
+    let decoded = imagefacts_testkit::upstream_decode_bytes(bytes)
+        .unwrap_or_else(|e| panic!("upstream's Go types cannot decode {name}: {e}"));
+    let entries = v["imageFacts"].as_array().expect("imageFacts array");
+    assert_eq!(decoded.images, entries.len(), "{name}: entries Go decoded");
+    let ours: Vec<&str> = entries.iter().filter_map(|f| f["error"].as_str()).collect();
+    assert_eq!(decoded.messages, ours, "{name}: `error` strings Go decoded");
+    for f in entries.iter().filter(|f| f.get("error").is_some()) {
+        assert_eq!(
+            f["error"], f["errorDetail"]["message"],
+            "{name}: `error` equals errorDetail.message"
+        );
+    }
+}
+
+/// A facts file (`facts.json`, `<ns>-facts.json`) read by a test, checked as [`check_facts`] does.
+pub(crate) fn facts_file(bytes: &[u8], name: &str) -> Value {
+    let v: Value =
+        serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{name} is not JSON ({e})"));
+    check_facts(bytes, &v, name);
+    v
 }
 
 fn finish(out: Output) -> Run {

@@ -76,7 +76,7 @@ impl ObjectOrigin {
             source: self.source.as_str().to_owned(),
             path: self.path.clone(),
             document: self.document,
-            namespace: None,
+            namespace: self.namespace.clone(),
             resource: None,
             verb: None,
             status: None,
@@ -216,6 +216,14 @@ impl Extractor {
     /// Whether the filter selects namespace `ns` (sources use it to skip whole files or requests).
     pub fn selects(&self, ns: &str) -> bool {
         self.filter.matches(ns)
+    }
+
+    /// Records `ns` as looked at (a bundle's file of that namespace was read, even one listing
+    /// nothing), when the filter selects it.
+    pub fn looked_at(&mut self, ns: &str) {
+        if self.filter.matches(ns) {
+            self.namespaces.insert(ns.to_owned());
+        }
     }
 
     /// Adds one object: a workload, pod, node, namespace or service account; a `List` (or any

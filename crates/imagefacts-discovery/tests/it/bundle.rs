@@ -164,7 +164,15 @@ fn assert_bundle_discovery(d: &Discovery) {
     );
     assert_eq!(
         d.namespaces,
-        ["batch", "default", "monitoring", "restricted", "shop"]
+        [
+            "batch",
+            "broken",
+            "default",
+            "monitoring",
+            "restricted",
+            "shop"
+        ],
+        "every namespace a file was read of (broken's is malformed)"
     );
     assert_eq!(d.pull_secrets.len(), 1);
     assert_eq!(d.pull_secrets[0].registries, ["registry.example.com"]);

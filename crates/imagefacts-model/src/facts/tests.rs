@@ -13,14 +13,16 @@ fn entry(reg: &str, repo: &str, digest: &[u8], size: u64) -> ImageFacts {
 fn summary_counts() {
     let mut failed = entry("ghcr.io", "o/b", b"z", 0);
     failed.digest = None;
-    failed.error = Some(FactsError {
+    failed.error = FactsError {
         kind: ErrorKind::NotFound,
         message: "manifest unknown".into(),
         retryable: false,
         status: Some(404),
         code: Some("MANIFEST_UNKNOWN".into()),
         attempts: None,
-    });
+        step: Some(Step::Resolve),
+    }
+    .into();
     let facts = vec![
         entry("docker.io", "library/nginx", b"a", 10),
         entry("docker.io", "library/nginx", b"a", 10),
@@ -88,4 +90,57 @@ fn build_info_precedence() {
     assert_eq!(b.revision.as_deref(), Some("abc"));
     assert_eq!(b.source.as_deref(), Some("https://x"));
     assert!(BuildInfo::default().is_empty());
+}
+
+#[test]
+fn error_is_upstreams_string_with_the_typed_detail_beside_it() {
+    let mut f = entry("ghcr.io", "o/b", b"z", 0);
+    f.error = FactsError::new(ErrorKind::Auth, "ghcr.io: refused", false)
+        .at(Step::Manifest)
+        .into();
+    let v = serde_json::to_value(&f).unwrap();
+    assert_eq!(v["error"], "ghcr.io: refused");
+    assert_eq!(v["errorDetail"]["kind"], "auth");
+    assert_eq!(v["errorDetail"]["message"], v["error"]);
+    assert_eq!(v["errorDetail"]["step"], "manifest");
+    let back: ImageFacts = serde_json::from_value(v.clone()).unwrap();
+    assert_eq!(back, f);
+
+    // Written before errorDetail: the typed object in `error` itself.
+    let mut old = v.clone();
+    old["error"] = old["errorDetail"].take();
+    old.as_object_mut().unwrap().remove("errorDetail");
+    let back: ImageFacts = serde_json::from_value(old).unwrap();
+    assert_eq!(back, f);
+
+    // No failure: neither field.
+    let ok = serde_json::to_value(entry("ghcr.io", "o/b", b"z", 0)).unwrap();
+    assert!(ok.get("error").is_none() && ok.get("errorDetail").is_none());
+    // A bare string (no detail) is refused, naming it.
+    let mut bare = v;
+    bare.as_object_mut().unwrap().remove("errorDetail");
+    let e = serde_json::from_value::<ImageFacts>(bare).unwrap_err();
+    assert!(e.to_string().contains("no `errorDetail`"), "{e}");
+}
+
+#[test]
+fn go_map_values_and_times() {
+    let c: ConfigFacts = serde_json::from_str(
+        r#"{"exposedPorts":{"80/tcp":"x","53/udp":null},"volumes":{"/d":{"a":1}}}"#,
+    )
+    .unwrap();
+    let v = serde_json::to_value(&c).unwrap();
+    assert_eq!(v["exposedPorts"]["80/tcp"], serde_json::json!({}));
+    assert_eq!(v["exposedPorts"]["53/udp"], serde_json::json!({}));
+    assert_eq!(v["volumes"]["/d"], serde_json::json!({}));
+    assert_eq!(
+        rfc3339("2024-05-01T12:00:00Z").as_deref(),
+        Some("2024-05-01T12:00:00Z")
+    );
+    assert_eq!(
+        rfc3339("2024-05-01t12:00:00.5+02:00").as_deref(),
+        Some("2024-05-01T12:00:00.5+02:00")
+    );
+    assert_eq!(rfc3339("yesterday"), None);
+    assert_eq!(rfc3339(""), None);
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::digest::Digest;
-use crate::facts::{FactsFile, PlatformFacts};
+use crate::facts::{FactsFile, Failure, PlatformFacts};
 use crate::platform::Platform;
 use time::OffsetDateTime;
 
@@ -160,7 +160,7 @@ fn secrets_found_by_value_never_reach_the_facts() {
         ),
         labels: [("deploy.secret".to_owned(), "plat-label-6".to_owned())].into(),
         primary: false,
-        error: None,
+        error: Failure::none(),
         not_fetched: false,
     });
     f.build_info.source = Some("https://ci:bi-key-7@git.example/app".into());
