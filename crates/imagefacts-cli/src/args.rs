@@ -259,6 +259,11 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub deadline: Option<Duration>,
 
+    /// The longest one image spends retrying over all its requests (Retry-After and backoff
+    /// waits, retried attempts) [default: --deadline when given, else 2m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_retry_time: Option<Duration>,
+
     /// Cache directory [default: the platform cache directory, e.g. ~/.cache/imagefacts].
     #[arg(long, value_name = "DIR", env = "IMAGEFACTS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,

@@ -68,6 +68,11 @@ fn collect_options(args: &CollectArgs) -> CollectOptions {
         cache_ttl: args.cache_ttl,
         offline: args.offline,
         max_platforms: args.max_platforms as usize,
+        // The flag, else the run's deadline (which bounds everything anyway), else 2 minutes.
+        max_retry_time: args
+            .max_retry_time
+            .or(args.deadline)
+            .unwrap_or(imagefacts_engine::DEFAULT_MAX_RETRY_TIME),
     }
 }
 

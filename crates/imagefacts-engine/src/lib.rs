@@ -36,7 +36,7 @@ use imagefacts_model::facts::{
     ErrorKind, FactsError, ImageFacts, SOURCE_BUNDLE, SOURCE_CACHE, SOURCE_REGISTRY, Step,
 };
 use imagefacts_model::{Platform, Reference};
-use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient};
+use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient, RetryWindow};
 use time::OffsetDateTime;
 
 pub mod cache;
@@ -87,7 +87,13 @@ pub struct CollectOptions {
     pub offline: bool,
     /// Platforms of an index fetched at most; the rest are listed with their digests only.
     pub max_platforms: usize,
+    /// The longest one image spends retrying, over all its requests: waits for `Retry-After`
+    /// and backoff, and the retried attempts (see [`RetryWindow`]).
+    pub max_retry_time: Duration,
 }
+
+/// Default of [`CollectOptions::max_retry_time`].
+pub const DEFAULT_MAX_RETRY_TIME: Duration = Duration::from_secs(120);
 
 /// Default of [`CollectOptions::max_platforms`]: real images have at most a few dozen.
 pub const DEFAULT_MAX_PLATFORMS: usize = 64;
@@ -103,6 +109,7 @@ impl Default for CollectOptions {
             cache_ttl: Duration::ZERO,
             offline: false,
             max_platforms: DEFAULT_MAX_PLATFORMS,
+            max_retry_time: DEFAULT_MAX_RETRY_TIME,
         }
     }
 }
@@ -182,22 +189,25 @@ impl Collector {
         self
     }
 
-    /// The fetcher for `request`: the shared one, or a view using its pods' pull secrets.
-    fn fetcher_for(&self, request: &ImageRequest) -> std::borrow::Cow<'_, Fetcher> {
+    /// The fetcher for `request`: the shared caches, asking through a view of the client that
+    /// bounds this image's retries by `window` and, when its pods name pull secrets, uses them.
+    fn fetcher_for(&self, request: &ImageRequest, window: RetryWindow) -> Fetcher {
         let named: Vec<Arc<dyn CredentialSource>> = request
             .usage
             .iter()
             .flat_map(|u| &u.pull_secrets)
             .filter_map(|s| self.pull_secrets.get(s).cloned())
             .collect();
-        if named.is_empty() {
-            return std::borrow::Cow::Borrowed(&self.fetcher);
-        }
         let base = &self.fetcher.client;
-        let mut sources = named;
-        sources.push(base.credential_source());
-        let client = base.with_credential_source(Arc::new(CredentialChain::new(sources)));
-        std::borrow::Cow::Owned(self.fetcher.with_client(client))
+        let client = if named.is_empty() {
+            base.with_retry_window(window)
+        } else {
+            let mut sources = named;
+            sources.push(base.credential_source());
+            base.with_credential_source(Arc::new(CredentialChain::new(sources)))
+                .with_retry_window(window)
+        };
+        self.fetcher.with_client(client)
     }
 
     /// Reports progress to `events`.
@@ -325,7 +335,10 @@ impl Collector {
             }
         };
         let wanted = self.options.platform.as_ref();
-        let fetcher = self.fetcher_for(request);
+        let fetcher = self.fetcher_for(
+            request,
+            RetryWindow::starting_now(self.options.max_retry_time),
+        );
         let image_options = facts::ImageOptions {
             wanted,
             max_platforms: self.options.max_platforms,

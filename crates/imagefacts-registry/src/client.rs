@@ -18,7 +18,7 @@ use crate::credentials::{Anonymous, CredentialSource};
 use crate::error::{RegistryError, Result};
 use crate::observe::{Observer, Quiet};
 use crate::response::{header_digest, header_str, verify};
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, RetryWindow};
 use crate::transport::{Ask, MAX_ERROR_BODY, RegistryState};
 
 /// A manifest fetched from a registry, its digest verified.
@@ -56,6 +56,7 @@ struct Inner {
 pub struct RegistryClient {
     inner: Arc<Inner>,
     credentials: Arc<dyn CredentialSource>,
+    window: Option<RetryWindow>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -63,6 +64,7 @@ impl std::fmt::Debug for RegistryClient {
         f.debug_struct("RegistryClient")
             .field("config", &self.inner.config)
             .field("credentials", &self.credentials)
+            .field("window", &self.window)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +142,7 @@ impl ClientBuilder {
                 registries: Mutex::new(HashMap::new()),
             }),
             credentials: self.credentials,
+            window: None,
         })
     }
 }
@@ -197,7 +200,21 @@ impl RegistryClient {
         RegistryClient {
             inner: self.inner.clone(),
             credentials,
+            window: self.window,
         }
+    }
+
+    /// The same client, its retries bounded by `window` (one image's retry time, shared by all
+    /// its requests).
+    pub fn with_retry_window(&self, window: RetryWindow) -> RegistryClient {
+        RegistryClient {
+            window: Some(window),
+            ..self.clone()
+        }
+    }
+
+    pub(crate) fn retry_window(&self) -> Option<RetryWindow> {
+        self.window
     }
 
     pub(crate) fn observer(&self) -> &dyn Observer {

@@ -150,14 +150,16 @@ pub enum RegistryError {
         #[source]
         source: ManifestError,
     },
-    /// A retryable failure that persisted through every attempt.
-    #[error("{last} (gave up after {attempts} attempts)")]
+    /// A retryable failure that persisted through every attempt, or past the retry window.
+    #[error("{last} (gave up after {attempts} attempts{})", .window.map(|w| format!("; the image's {}s of retrying are spent", w.as_secs())).unwrap_or_default())]
     GaveUp {
         /// How many attempts were made.
         attempts: u32,
         /// The last attempt's error.
         #[source]
         last: Box<RegistryError>,
+        /// The retry window that ended the retries, when it was that and not the attempt count.
+        window: Option<Duration>,
     },
     /// The registry's answer was not what the protocol promises (bad header, too many redirects).
     #[error("{registry}: protocol error: {detail}")]
@@ -321,6 +323,7 @@ mod tests {
         let gave_up = RegistryError::GaveUp {
             attempts: 5,
             last: Box::new(e.clone()),
+            window: None,
         };
         assert_eq!(gave_up.kind(), ErrorKind::Server);
         assert_eq!(gave_up.to_facts_error().attempts, Some(5));

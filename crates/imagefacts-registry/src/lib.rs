@@ -37,4 +37,4 @@ pub use credentials::{Anonymous, Credential, CredentialChain, CredentialSource, 
 pub use error::{RegistryError, Result};
 pub use observe::{Observer, RetryEvent};
 pub use response::parse_retry_after;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, RetryWindow};

@@ -3,6 +3,11 @@
 //! Connection failures, timeouts, 408, 429, 500, 502, 503 and 504 are retried with capped
 //! exponential backoff and full jitter; a `Retry-After` is honoured up to a cap; other 4xx are
 //! final. [`RetryPolicy::no_delay`] keeps the decisions and drops the waits, for tests.
+//!
+//! One request has one budget of attempts, shared by every layer below it (its first contact,
+//! its token fetch, each credential tried): a stalled token endpoint costs at most the retries,
+//! not retries squared. A [`RetryWindow`] bounds what one unit of work (an image) spends on
+//! retrying across all its requests: no retry starts, and no retried attempt runs, past its end.
 
 use std::time::Duration;
 
@@ -64,6 +69,10 @@ impl RetryPolicy {
     /// What to do after attempt number `attempt` (1-based) failed with `error`. `random` is a
     /// uniform sample in `[0, 1)` for the jitter (injected so the policy is deterministic to test).
     pub fn decide(&self, error: &RegistryError, attempt: u32, random: f64) -> Decision {
+        // A failure that already spent its attempts is final, whatever it was.
+        if matches!(error, RegistryError::GaveUp { .. }) {
+            return Decision::GiveUp;
+        }
         if attempt > self.max_retries || !error.retryable() {
             return Decision::GiveUp;
         }
@@ -86,6 +95,56 @@ impl RetryPolicy {
             .saturating_mul(1u32 << (attempt.saturating_sub(1)).min(20));
         exp.min(self.max_delay).mul_f64(random.clamp(0.0, 1.0))
     }
+}
+
+/// The end of the time one unit of work (an image, all its requests) may spend retrying: waits
+/// for `Retry-After` and backoff, and the retried attempts themselves. First attempts are never
+/// cut by it (they have the per-request timeout); a retry that would start past it is not made,
+/// and a retried attempt still running at its end fails with a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryWindow {
+    ends: tokio::time::Instant,
+    length: Duration,
+}
+
+impl RetryWindow {
+    /// A window of `length` from now (a length too far to represent is no limit in practice).
+    pub fn starting_now(length: Duration) -> RetryWindow {
+        let now = tokio::time::Instant::now();
+        let far = Duration::from_secs(30 * 24 * 3600);
+        RetryWindow {
+            ends: now
+                .checked_add(length)
+                .unwrap_or_else(|| now + far.min(length)),
+            length,
+        }
+    }
+
+    /// When it ends.
+    pub fn ends(&self) -> tokio::time::Instant {
+        self.ends
+    }
+
+    /// How long it is.
+    pub fn length(&self) -> Duration {
+        self.length
+    }
+
+    /// Whether a wait of `delay` from now would end at or past the window's end.
+    pub fn exceeded_by(&self, delay: Duration) -> bool {
+        tokio::time::Instant::now()
+            .checked_add(delay)
+            .is_none_or(|at| at >= self.ends)
+    }
+}
+
+/// The attempts one request has made, shared by every layer below it.
+#[derive(Debug, Default)]
+pub(crate) struct Attempts {
+    /// Requests tried (a first contact whose answer is reused counts once).
+    pub(crate) made: u32,
+    /// Retries made after a retryable failure.
+    pub(crate) retries: u32,
 }
 
 #[cfg(test)]
@@ -133,6 +192,28 @@ mod tests {
             code: None,
         };
         assert_eq!(p.decide(&nf, 1, 0.5), Decision::GiveUp);
+    }
+
+    #[test]
+    fn a_failure_that_gave_up_is_never_retried() {
+        let p = RetryPolicy::default();
+        let gave_up = RegistryError::GaveUp {
+            attempts: 5,
+            last: Box::new(status(503, None)),
+            window: None,
+        };
+        assert!(gave_up.retryable(), "trying later may still help");
+        assert_eq!(p.decide(&gave_up, 1, 0.5), Decision::GiveUp);
+    }
+
+    #[tokio::test]
+    async fn a_window_says_when_a_wait_would_overrun_it() {
+        let w = RetryWindow::starting_now(Duration::from_secs(10));
+        assert!(!w.exceeded_by(Duration::from_secs(1)));
+        assert!(w.exceeded_by(Duration::from_secs(10)));
+        assert!(w.exceeded_by(Duration::MAX));
+        let huge = RetryWindow::starting_now(Duration::MAX);
+        assert!(!huge.exceeded_by(Duration::from_secs(3600)));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::limiter::AdaptiveLimit;
 use crate::observe::RetryEvent;
 use crate::redact::redact_url;
 use crate::response::{header_str, read_capped, read_limited, status_error, transport_error};
-use crate::retry::Decision;
+use crate::retry::{Attempts, Decision};
 
 /// Redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -149,32 +149,72 @@ struct Auth {
 }
 
 impl RegistryClient {
-    /// Runs `op` under the retry policy; the final error records the attempts.
+    /// Runs `op` under the retry policy, counting its attempts in `attempts` (shared by every
+    /// layer of one request). With `reuse_first`, the first call continues an attempt already
+    /// counted (the first contact's answer). Backoff is slept with no permit held (`op` takes
+    /// and drops its own). Under a [`RetryWindow`], no retry starts past its end and a retried
+    /// attempt still running there fails with a timeout. The final error records the attempts
+    /// when there were retries.
+    ///
+    /// [`RetryWindow`]: crate::retry::RetryWindow
     pub(crate) async fn retrying<T, F, Fut>(
         &self,
         registry: &str,
         what: &str,
+        attempts: &mut Attempts,
+        reuse_first: bool,
         mut op: F,
     ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        let mut attempt = 1;
+        let window = self.retry_window();
+        let mut first = true;
         loop {
-            let error = match op().await {
+            if !(first && reuse_first) {
+                attempts.made += 1;
+            }
+            first = false;
+            let result = match window {
+                Some(w) if attempts.retries > 0 => {
+                    match tokio::time::timeout_at(w.ends(), op()).await {
+                        Ok(r) => r,
+                        Err(_) => Err(RegistryError::Timeout {
+                            registry: registry.to_owned(),
+                            url: what.to_owned(),
+                        }),
+                    }
+                }
+                _ => op().await,
+            };
+            let error = match result {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            match self.retry_policy().decide(&error, attempt, fastrand::f64()) {
-                Decision::GiveUp if attempt > 1 => {
+            let mut spent = None;
+            let decision =
+                match self
+                    .retry_policy()
+                    .decide(&error, attempts.retries + 1, fastrand::f64())
+                {
+                    Decision::RetryAfter(delay) if window.is_some_and(|w| w.exceeded_by(delay)) => {
+                        spent = window.map(|w| w.length());
+                        Decision::GiveUp
+                    }
+                    d => d,
+                };
+            match decision {
+                Decision::GiveUp if attempts.retries > 0 || spent.is_some() => {
                     return Err(RegistryError::GaveUp {
-                        attempts: attempt,
+                        attempts: attempts.made,
                         last: Box::new(error),
+                        window: spent,
                     });
                 }
                 Decision::GiveUp => return Err(error),
                 Decision::RetryAfter(delay) => {
+                    let attempt = attempts.made;
                     tracing::debug!(registry, what, attempt, ?delay, error = %error, "retrying");
                     self.observer().retry(&RetryEvent {
                         registry: registry.to_owned(),
@@ -187,7 +227,7 @@ impl RegistryClient {
                     if !delay.is_zero() {
                         tokio::time::sleep(delay).await;
                     }
-                    attempt += 1;
+                    attempts.retries += 1;
                 }
             }
         }
@@ -201,6 +241,7 @@ impl RegistryClient {
         &self,
         ask: Ask<'_>,
         state: &RegistryState,
+        attempts: &mut Attempts,
     ) -> Result<(Endpoint, Option<reqwest::Response>)> {
         if let Some(endpoint) = state.endpoint() {
             return Ok((endpoint, None));
@@ -213,7 +254,9 @@ impl RegistryClient {
             return Err(e);
         }
         let result = self
-            .retrying(ask.registry, ask.what, || self.first_contact(ask, state))
+            .retrying(ask.registry, ask.what, attempts, false, || {
+                self.first_contact(ask, state)
+            })
             .await;
         match result {
             Ok((endpoint, response)) => {
@@ -296,17 +339,18 @@ impl RegistryClient {
                     .then(|| (realm.shown(), realm.untrusted_reason()));
                 let sent = if realm.trusted { credential } else { None };
                 let scope = format!("repository:{}:pull", ask.repository);
-                let token = self
-                    .retrying(ask.registry, "token", || {
-                        state.tokens.get(
-                            self.http(realm.insecure),
-                            ask.registry,
-                            &realm,
-                            &scope,
-                            sent,
-                            refresh,
-                        )
-                    })
+                // Not retried here: a failed token fetch fails this attempt, and the request's
+                // one budget decides whether to try again.
+                let token = state
+                    .tokens
+                    .get(
+                        self.http(realm.insecure),
+                        ask.registry,
+                        &realm,
+                        &scope,
+                        sent,
+                        refresh,
+                    )
                     .await;
                 match (token, withheld) {
                     (Ok(token), withheld) => Ok(Auth {
@@ -337,7 +381,8 @@ impl RegistryClient {
     /// registry's own origin), one re-authentication on a 401, the body read under its cap.
     pub(crate) async fn exchange(&self, ask: Ask<'_>) -> Result<Exchange> {
         let state = self.state(ask.registry);
-        let (endpoint, mut first) = self.connect(ask, &state).await?;
+        let mut attempts = Attempts::default();
+        let (endpoint, mut first) = self.connect(ask, &state, &mut attempts).await?;
         let url = endpoint.url(&ask)?;
         // Every credential worth trying, the one that worked last for this repository first;
         // a refused one gives way to the next (anonymous when there is none).
@@ -356,8 +401,9 @@ impl RegistryClient {
         }
         let last = candidates.len() - 1;
         for (i, credential) in candidates.iter().enumerate() {
+            let reuse_first = first.is_some();
             let result = self
-                .retrying(ask.registry, ask.what, || {
+                .retrying(ask.registry, ask.what, &mut attempts, reuse_first, || {
                     self.exchange_once(
                         ask,
                         &state,

@@ -98,6 +98,8 @@ pub struct Reply {
     /// Send only this many body bytes, then hang (sending nothing more) until the client disconnects or
     /// the server is dropped.
     pub stall_after: Option<usize>,
+    /// Send the body one byte at a time, this long apart (a registry that drips).
+    pub drip: Option<Duration>,
 }
 
 impl Reply {
@@ -109,7 +111,14 @@ impl Reply {
             body: Vec::new(),
             delay: Duration::ZERO,
             stall_after: None,
+            drip: None,
         }
+    }
+
+    /// Sends the body one byte every `interval` (each read gets a byte; the whole takes long).
+    pub fn drip(mut self, interval: Duration) -> Self {
+        self.drip = Some(interval);
+        self
     }
 
     /// Adds a header (sent in the order added).
@@ -367,8 +376,22 @@ async fn serve_conn(mut stream: impl Conn, handler: Handler, log: Arc<Mutex<Vec<
                 Some(n) => &reply.body[..n.min(reply.body.len())],
                 None => &reply.body[..],
             };
-            if stream.write_all(body).await.is_err() {
-                return;
+            match reply.drip {
+                Some(interval) => {
+                    for byte in body {
+                        if stream.write_all(&[*byte]).await.is_err()
+                            || stream.flush().await.is_err()
+                        {
+                            return;
+                        }
+                        tokio::time::sleep(interval).await;
+                    }
+                }
+                None => {
+                    if stream.write_all(body).await.is_err() {
+                        return;
+                    }
+                }
             }
         }
         if stream.flush().await.is_err() {

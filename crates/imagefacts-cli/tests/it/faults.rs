@@ -408,3 +408,98 @@ fn an_index_of_artifacts_only_is_no_runnable_platform() {
     assert_eq!(f["attestations"][0]["manifestDigest"], child);
     assert_eq!(f["partial"], true);
 }
+
+/// A token endpoint that accepts the connection and never answers: each attempt of the one
+/// request costs one token request, the retries are the request's (not retries squared), and the
+/// error's `attempts` is the number made.
+#[test]
+fn a_stalled_token_endpoint_costs_at_most_the_retry_budget() {
+    let token_requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = token_requests.clone();
+    let tokens = ScriptedServer::start(move |_req: &Request| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Reply::new(200).delay(Duration::from_secs(60))
+    })
+    .unwrap();
+    let realm = format!("{}/token", tokens.url());
+    let registry = ScriptedServer::start(move |_req: &Request| {
+        Reply::new(401).header(
+            "WWW-Authenticate",
+            format!("Bearer realm=\"{realm}\",service=\"test\""),
+        )
+    })
+    .unwrap();
+    let host = registry.host();
+    let started = Instant::now();
+    let run = inspect(
+        &[
+            "--insecure-registry".to_owned(),
+            host.clone(),
+            "--timeout".to_owned(),
+            "1s".to_owned(),
+            "--retries".to_owned(),
+            "2".to_owned(),
+        ],
+        &[format!("{host}/app:1")],
+    );
+    let took = started.elapsed();
+    assert_eq!(run.status, 1);
+    let e = &run.facts()[0]["errorDetail"];
+    assert_eq!(e["kind"], "timeout", "{e}");
+    let asked = token_requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(asked, 3, "one token request per attempt, 1 + 2 retries");
+    assert_eq!(e["attempts"], 3, "{e}");
+    assert_eq!(
+        registry.requests().len(),
+        1,
+        "only the first contact reached the registry"
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}
+
+/// A registry that sends headers and then one byte every 200 ms: the first attempt ends at the
+/// request timeout, and the retries end with the image's retry time, not after every retry.
+#[test]
+fn a_dripping_registry_ends_by_the_images_retry_time() {
+    let server = faulty(|req, _| {
+        is_tag(req).then(|| {
+            Reply::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .body(app_image().1)
+                .drip(Duration::from_millis(200))
+        })
+    });
+    let started = Instant::now();
+    let run = run_app(&server, &["--timeout", "2s", "--max-retry-time", "3s"]);
+    let took = started.elapsed();
+    assert_eq!(run.status, 1);
+    let e = &run.facts()[0]["errorDetail"];
+    assert_eq!(e["kind"], "timeout", "{e}");
+    assert_eq!(e["attempts"], 2, "{e}");
+    // Five attempts of 2 s each without the retry time; 3 s (and start-up) with it.
+    assert!(took < Duration::from_secs(7), "{took:?}");
+}
+
+/// `Retry-After` is waited only while the image's retry time lasts.
+#[test]
+fn retry_after_is_waited_only_within_the_images_retry_time() {
+    let server = faulty(|req, _| is_tag(req).then(|| Reply::new(429).header("Retry-After", "2")));
+    let started = Instant::now();
+    let run = run_app(&server, &["--max-retry-time", "3s"]);
+    let took = started.elapsed();
+    assert_eq!(run.status, 1);
+    let f = &run.facts()[0];
+    let e = &f["errorDetail"];
+    assert_eq!(e["kind"], "rateLimited", "{e}");
+    assert_eq!(e["attempts"], 2, "{e}");
+    assert!(
+        f["error"]
+            .as_str()
+            .unwrap()
+            .contains("3s of retrying are spent"),
+        "{f}"
+    );
+    assert_eq!(server.requests().iter().filter(|r| is_tag(r)).count(), 2);
+    // Four waits of 2 s without the retry time.
+    assert!(took < Duration::from_secs(6), "{took:?}");
+}
