@@ -287,10 +287,10 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
     if let Some(existing) = &args.add_to {
         // One read of the bundle: its safety checks and discovery from its own cluster-resources.
         // Nothing is asked or written before it was read whole.
-        let (bundle, found, _) = discover_bundle(existing, &filter(&args.source), None).await?;
+        let (bundle, mut found, _) = discover_bundle(existing, &filter(&args.source), None).await?;
         warn_discovery_errors(&found.discovery);
         crate::discover::hint_left_out(&found.discovery, &args.source);
-        let file = facts_of(&found, &args.registry, &args.collect).await?;
+        let file = facts_of(&mut found, &args.registry, &args.collect).await?;
         let report = bundle.add(
             args.output.as_deref(),
             &image_fact_files(&file, &found.discovery.namespaces)?,
@@ -310,7 +310,7 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
     } else {
         imagefacts_model::redact::redact_kubernetes_object
     };
-    let (found, objects) = discover_with_objects(&args.source, redact)
+    let (mut found, objects) = discover_with_objects(&args.source, redact)
         .await
         .map_err(|e| {
             if args.source.bundle.is_none() && args.source.manifests.is_empty() {
@@ -325,7 +325,7 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
     files.extend(cluster_resources(&objects, &found.discovery.errors));
     drop(objects);
     let facts = if args.include_images {
-        let file = facts_of(&found, &args.registry, &args.collect).await?;
+        let file = facts_of(&mut found, &args.registry, &args.collect).await?;
         files.extend(image_fact_files(&file, &found.discovery.namespaces)?);
         Some(file)
     } else {

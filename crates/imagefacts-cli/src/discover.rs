@@ -196,20 +196,15 @@ pub(crate) fn pull_secret_credentials(found: &Discovered) -> crate::inspect::Pul
 }
 
 /// Facts for every image `found` lists (the `collect` pipeline), with its discovery errors and
-/// the cluster's platforms.
+/// the cluster's platforms. The images' usage moves into the facts (`found` keeps no images).
 pub(crate) async fn facts_of(
-    found: &Discovered,
+    found: &mut Discovered,
     registry: &crate::args::RegistryArgs,
     collect: &crate::args::CollectArgs,
 ) -> anyhow::Result<imagefacts_model::facts::FactsFile> {
-    let requests = found
-        .discovery
-        .images
-        .iter()
-        .map(|u| ImageRequest {
-            reference: u.reference.clone(),
-            usage: Some(u.clone()),
-        })
+    let requests = std::mem::take(&mut found.discovery.images)
+        .into_iter()
+        .map(ImageRequest::discovered)
         .collect();
     let extra = pull_secret_credentials(found);
     let mut file = collect_facts(registry, collect, requests, extra).await?;
@@ -219,10 +214,10 @@ pub(crate) async fn facts_of(
 }
 
 pub(crate) async fn collect(args: CollectCmdArgs) -> anyhow::Result<Outcome> {
-    let found = discover(&args.source).await?;
+    let mut found = discover(&args.source).await?;
     hint_left_out(&found.discovery, &args.source);
     warn_discovery_errors(&found.discovery);
-    let file = facts_of(&found, &args.registry, &args.collect).await?;
+    let file = facts_of(&mut found, &args.registry, &args.collect).await?;
     let outcome = write_facts(&file, args.output.as_deref())?;
     Ok(if file.discovery_errors.is_empty() {
         outcome

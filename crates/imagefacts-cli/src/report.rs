@@ -5,8 +5,8 @@ use std::io::IsTerminal as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use imagefacts_model::Platform;
-use imagefacts_model::facts::{FactsFile, ImageFacts, SOURCE_CACHE};
+use imagefacts_model::facts::{FactsFile, FactsSource, ImageFacts};
+use imagefacts_model::{Digest, Platform};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -41,7 +41,7 @@ struct Row {
 /// `docker.io/library/nginx` → `nginx`, `docker.io/user/app` → `user/app`.
 fn image_name(f: &ImageFacts) -> String {
     if f.registry.is_empty() {
-        return f.reference.clone();
+        return f.reference.to_string();
     }
     match (f.registry.as_str(), f.repository.strip_prefix("library/")) {
         ("docker.io", Some(short)) if !short.contains('/') => short.to_owned(),
@@ -123,24 +123,24 @@ fn drift(f: &ImageFacts) -> String {
     let Some(digest) = &f.digest else {
         return "-".to_owned();
     };
-    let repo_digests: Vec<&str> = f
+    let repo_digests: Vec<&Digest> = f
         .running_digests
         .iter()
         .filter(|r| r.kind == imagefacts_model::discovery::RunningDigestKind::RepoDigest)
-        .map(|r| r.digest.as_str())
+        .map(|r| &r.digest)
         .collect();
     match repo_digests.is_empty() {
         true => "-".to_owned(),
-        false if repo_digests.iter().all(|d| *d == digest.to_string()) => "no".to_owned(),
+        false if repo_digests.iter().all(|d| *d == digest) => "no".to_owned(),
         false => "yes".to_owned(),
     }
 }
 
 fn status(f: &ImageFacts) -> String {
-    match (f.error.get(), f.partial, f.source.as_str()) {
+    match (f.error.get(), f.partial, f.source) {
         (Some(e), true, _) => format!("partial:{}", e.kind.as_str()),
         (Some(e), false, _) => e.kind.as_str().to_owned(),
-        (None, _, SOURCE_CACHE) => "cache".to_owned(),
+        (None, _, FactsSource::Cache) => "cache".to_owned(),
         (None, _, _) => "ok".to_owned(),
     }
 }
@@ -167,7 +167,7 @@ fn rows(file: &FactsFile, now: OffsetDateTime) -> Vec<Row> {
                 workloads: f.workloads.len(),
                 drift: drift(f),
                 status: status(f),
-                reference: f.reference.clone(),
+                reference: f.reference.to_string(),
                 namespaces: if namespaces.is_empty() {
                     "-".to_owned()
                 } else {

@@ -16,9 +16,11 @@ const PADDING: usize = 3;
 ///
 /// ```
 /// use imagefacts_discovery::render_table;
+/// use imagefacts_model::ImageRef;
 /// use imagefacts_model::discovery::{Discovery, ImageUse};
 ///
-/// let d = Discovery { images: vec![ImageUse::new("docker.io/library/nginx:1.25")], ..Discovery::default() };
+/// let nginx = ImageUse::new(ImageRef::parse("docker.io/library/nginx:1.25"));
+/// let d = Discovery { images: vec![nginx], ..Discovery::default() };
 /// assert_eq!(
 ///     render_table(&d),
 ///     "IMAGE                          WORKLOADS   NAMESPACES   RUNNING   PULL ERRORS\n\
@@ -64,11 +66,7 @@ fn row(image: &ImageUse) -> [String; 5] {
         .running_digests
         .iter()
         .map(|r| {
-            let hex = r
-                .digest
-                .split_once(':')
-                .map_or(r.digest.as_str(), |(_, h)| h);
-            let short: String = hex.chars().take(12).collect();
+            let short: String = r.digest.hex().chars().take(12).collect();
             match r.kind {
                 RunningDigestKind::RepoDigest => short,
                 RunningDigestKind::ImageId => format!("id:{short}"),
@@ -90,7 +88,7 @@ fn row(image: &ImageUse) -> [String; 5] {
         })
         .collect();
     [
-        image.reference.clone(),
+        image.reference.to_string(),
         image.workloads.len().to_string(),
         or_none(image.namespaces().join(",")),
         or_none(running.join(",")),
@@ -101,11 +99,12 @@ fn row(image: &ImageUse) -> [String; 5] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imagefacts_model::ImageRef;
     use imagefacts_model::discovery::{ContainerType, PullFailure, RunningDigest, WorkloadRef};
 
     #[test]
     fn renders_every_column() {
-        let mut a = ImageUse::new("docker.io/library/nginx:1.25");
+        let mut a = ImageUse::new(ImageRef::parse("docker.io/library/nginx:1.25"));
         for (ns, name) in [("shop", "web"), ("default", "hello"), ("shop", "web2")] {
             a.workloads.push(WorkloadRef {
                 namespace: ns.into(),
@@ -119,19 +118,19 @@ mod tests {
         }
         a.running_digests = vec![
             RunningDigest {
-                digest: format!("sha256:{}", "ab".repeat(32)),
+                digest: format!("sha256:{}", "ab".repeat(32)).parse().unwrap(),
                 kind: RunningDigestKind::RepoDigest,
                 repository: None,
                 pods: vec![],
             },
             RunningDigest {
-                digest: format!("sha256:{}", "cd".repeat(32)),
+                digest: format!("sha256:{}", "cd".repeat(32)).parse().unwrap(),
                 kind: RunningDigestKind::ImageId,
                 repository: None,
                 pods: vec![],
             },
         ];
-        let mut b = ImageUse::new("nginx:");
+        let mut b = ImageUse::new(ImageRef::parse("nginx:"));
         for pod in ["p1", "p2"] {
             b.pull_failures.push(PullFailure {
                 namespace: "x".into(),

@@ -427,7 +427,12 @@ mod tests {
     fn facts_round_trip_and_unchanged_facts_are_not_rewritten() {
         let dir = tempfile::tempdir().unwrap();
         let cache = open(dir.path(), 60);
-        let f = ImageFacts::empty("a", "r", "a", OffsetDateTime::UNIX_EPOCH);
+        let f = ImageFacts::empty(
+            imagefacts_model::ImageRef::parse("a"),
+            "r",
+            "a",
+            OffsetDateTime::UNIX_EPOCH,
+        );
         cache.put_facts("k", &f);
         cache.flush();
         let again = open(dir.path(), 60);

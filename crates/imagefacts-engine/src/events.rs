@@ -1,6 +1,7 @@
 //! Progress events the engine reports while it collects.
 
-use imagefacts_model::facts::{ErrorKind, ImageFacts};
+use imagefacts_model::facts::{ErrorKind, FactsSource, ImageFacts};
+use imagefacts_model::{Digest, ImageRef};
 
 /// Something that happened during a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,18 +14,18 @@ pub enum Event {
     /// One unit of work finished with facts.
     ImageDone {
         /// The reference as written.
-        reference: String,
+        reference: ImageRef,
         /// Registry host.
         registry: String,
         /// The resolved digest.
-        digest: Option<String>,
-        /// `registry` or `cache`.
-        source: String,
+        digest: Option<Digest>,
+        /// Where the facts came from.
+        source: FactsSource,
     },
     /// One unit of work finished with an error.
     ImageFailed {
         /// The reference as written.
-        reference: String,
+        reference: ImageRef,
         /// Registry host.
         registry: String,
         /// The error class.
@@ -47,8 +48,8 @@ impl Event {
             None => Event::ImageDone {
                 reference: facts.reference.clone(),
                 registry: facts.registry.clone(),
-                digest: facts.digest.as_ref().map(ToString::to_string),
-                source: facts.source.clone(),
+                digest: facts.digest.clone(),
+                source: facts.source,
             },
         }
     }

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 
 use imagefacts_model::facts::{
-    AttestationRef, BuildInfo, ConfigFacts, Empty, ErrorKind, FactsError, Failure, ImageFacts,
-    Layer, PlatformFacts, SOURCE_CACHE, Step, rfc3339,
+    AttestationRef, BuildInfo, ConfigFacts, Empty, ErrorKind, FactsError, FactsSource, Failure,
+    ImageFacts, Layer, PlatformFacts, Step, rfc3339,
 };
 use std::sync::Arc;
 
 use imagefacts_model::discovery::{ImageUse, RunningDigestKind};
 use imagefacts_model::manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest};
-use imagefacts_model::{Digest, Platform, Reference};
+use imagefacts_model::{Digest, ImageRef, Platform, Reference};
 use imagefacts_registry::{RegistryClient, RegistryError};
 use time::OffsetDateTime;
 
@@ -89,7 +89,11 @@ impl ImageDetails {
 }
 
 /// A facts entry for a reference that could not be parsed.
-pub(crate) fn invalid_reference(input: &str, message: String, now: OffsetDateTime) -> ImageFacts {
+pub(crate) fn invalid_reference(
+    input: ImageRef,
+    message: String,
+    now: OffsetDateTime,
+) -> ImageFacts {
     let mut f = ImageFacts::empty(input, "", "", now);
     f.error = FactsError::new(ErrorKind::InvalidReference, message, false)
         .at(Step::Reference)
@@ -97,23 +101,25 @@ pub(crate) fn invalid_reference(input: &str, message: String, now: OffsetDateTim
     f
 }
 
-/// Collects the facts of `reference` (written as `written`), carrying what discovery knows of it.
-/// Never fails: a failure is recorded in the entry's `error`, naming the step that failed, beside
+/// Collects the facts of `reference` (written as `written`), using what discovery knows of it
+/// (the usage itself is moved in afterwards). Never fails: a failure is recorded in the entry's `error`, naming the step that failed, beside
 /// whatever the steps before it obtained. `source` and `collectedAt` say truthfully whether the
 /// registry answered in this run.
 pub(crate) async fn collect_image(
     fetcher: &Fetcher,
-    written: &str,
+    written: &ImageRef,
     reference: &Reference,
     usage: Option<&ImageUse>,
     options: &ImageOptions<'_>,
 ) -> ImageFacts {
     let now = OffsetDateTime::now_utc();
-    let mut facts = ImageFacts::empty(written, reference.registry(), reference.repository(), now);
+    let mut facts = ImageFacts::empty(
+        written.clone(),
+        reference.registry(),
+        reference.repository(),
+        now,
+    );
     facts.tag = reference.tag().unwrap_or_default().to_owned();
-    if let Some(u) = usage {
-        attach_usage(&mut facts, u);
-    }
     let trail = Trail::default();
     let mut result = fill(fetcher, reference, usage, options, &mut facts, &trail).await;
     // Every run asks the registry about every reference at least once: content the caches
@@ -135,21 +141,21 @@ pub(crate) async fn collect_image(
         facts.error = e.to_facts_error().into();
     }
     if !trail.was_asked() && !registry_failed {
-        facts.source = SOURCE_CACHE.to_owned();
+        facts.source = FactsSource::Cache;
         facts.collected_at = trail.cached_at().unwrap_or(now);
     }
     facts
 }
 
-/// Copies discovery's view of an image into its facts.
-pub(crate) fn attach_usage(facts: &mut ImageFacts, usage: &ImageUse) {
-    facts.workloads = usage.workloads.clone();
-    facts.running_digests = usage.running_digests.clone();
-    facts.pull_failures = usage.pull_failures.clone();
-    facts.pull_secrets = usage.pull_secrets.clone();
-    facts.node_platforms = usage.node_platforms.clone();
-    facts.node_images = usage.node_images.clone();
+/// Moves discovery's view of an image into its facts.
+pub(crate) fn move_usage(facts: &mut ImageFacts, usage: ImageUse) {
     facts.node_digests_differ = usage.node_digests_differ();
+    facts.workloads = usage.workloads;
+    facts.running_digests = usage.running_digests;
+    facts.pull_failures = usage.pull_failures;
+    facts.pull_secrets = usage.pull_secrets;
+    facts.node_platforms = usage.node_platforms;
+    facts.node_images = usage.node_images;
 }
 
 /// What the cluster itself proves about an image whose registry could not be asked: the
@@ -170,12 +176,10 @@ fn running_manifest_digest(reference: &Reference, usage: Option<&ImageUse>) -> O
         .running_digests
         .iter()
         .filter(|r| r.kind == RunningDigestKind::RepoDigest)
-        .filter(|r| {
-            r.repository.as_deref().is_none_or(|repo| {
-                Reference::parse(repo).map(|p| p.name()).as_deref() == Ok(name.as_str())
-            })
-        })
-        .find_map(|r| Digest::parse(&r.digest).ok())
+        // Discovery normalised the repository the runtime names (`docker.io/library/nginx`).
+        .filter(|r| r.repository.as_deref().is_none_or(|repo| repo == name))
+        .map(|r| r.digest.clone())
+        .next()
 }
 
 /// Per-image settings of a run.
@@ -387,7 +391,10 @@ async fn fill_index(
                 media_type: d.media_type.clone(),
                 size: d.size,
                 reference_type: d.annotations.get(REFERENCE_TYPE).cloned(),
-                attests: d.annotations.get(REFERENCE_DIGEST).cloned(),
+                attests: d
+                    .annotations
+                    .get(REFERENCE_DIGEST)
+                    .and_then(|a| Digest::parse(a).ok()),
             });
         } else if let Some(p) = &d.platform {
             children.push((Platform::from(p), d));

@@ -32,10 +32,8 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use imagefacts_model::discovery::{ImageUse, SecretRef};
-use imagefacts_model::facts::{
-    ErrorKind, FactsError, ImageFacts, SOURCE_BUNDLE, SOURCE_CACHE, SOURCE_REGISTRY, Step,
-};
-use imagefacts_model::{Platform, Reference};
+use imagefacts_model::facts::{ErrorKind, FactsError, FactsSource, ImageFacts, Step};
+use imagefacts_model::{ImageRef, Platform};
 use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient, RetryWindow};
 use time::OffsetDateTime;
 
@@ -114,21 +112,30 @@ impl Default for CollectOptions {
     }
 }
 
-/// One image to collect: a reference as written, with what discovery knows of it.
+/// One image to collect: a reference (parsed once, where it was read), with what discovery knows
+/// of it. The usage moves into the facts; it is not copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRequest {
-    /// The reference as written.
-    pub reference: String,
+    /// The reference, with the spelling it was written in.
+    pub reference: ImageRef,
     /// Workloads, running digests and the rest, when the image was discovered.
     pub usage: Option<ImageUse>,
 }
 
 impl ImageRequest {
-    /// A request for an explicit reference.
+    /// A request for an explicit reference (parsed here).
     pub fn new(reference: &str) -> ImageRequest {
         ImageRequest {
-            reference: reference.to_owned(),
+            reference: ImageRef::parse(reference),
             usage: None,
+        }
+    }
+
+    /// A request for a discovered image, carrying its usage into the facts.
+    pub fn discovered(usage: ImageUse) -> ImageRequest {
+        ImageRequest {
+            reference: usage.reference.clone(),
+            usage: Some(usage),
         }
     }
 }
@@ -140,7 +147,7 @@ pub enum CollectError {
     #[error("{reference}: {}", error.message)]
     Failed {
         /// The reference that failed first.
-        reference: String,
+        reference: ImageRef,
         /// Its error.
         error: FactsError,
     },
@@ -238,9 +245,10 @@ impl Collector {
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let key = Reference::parse(&r.reference)
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|_| format!("invalid:{}", r.reference));
+                let key = match r.reference.reference() {
+                    Ok(p) => p.to_string(),
+                    Err(_) => format!("invalid:{}", r.reference),
+                };
                 *unit_of.entry(key).or_insert_with(|| {
                     units.push(i);
                     units.len() - 1
@@ -301,12 +309,10 @@ impl Collector {
                     done[u].clone()
                 }
                 .expect("every unit was collected");
-                // Each entry keeps its own spelling and usage.
-                if f.reference != request.reference {
-                    f.reference = request.reference;
-                    if let Some(usage) = &request.usage {
-                        facts::attach_usage(&mut f, usage);
-                    }
+                // Each entry keeps its own spelling, and its usage moves in.
+                f.reference = request.reference;
+                if let Some(usage) = request.usage {
+                    facts::move_usage(&mut f, usage);
                 }
                 f
             })
@@ -319,19 +325,16 @@ impl Collector {
         }
     }
 
+    /// The facts of one unit of work, without its usage (moved in by [`Collector::collect`]).
     async fn collect_one(&self, request: &ImageRequest) -> ImageFacts {
-        let reference = match Reference::parse(&request.reference) {
+        let reference = match request.reference.reference() {
             Ok(r) => r,
             Err(e) => {
-                let mut f = facts::invalid_reference(
-                    &request.reference,
+                return facts::invalid_reference(
+                    request.reference.clone(),
                     e.to_string(),
                     OffsetDateTime::now_utc(),
                 );
-                if let Some(usage) = &request.usage {
-                    facts::attach_usage(&mut f, usage);
-                }
-                return f;
             }
         };
         let wanted = self.options.platform.as_ref();
@@ -346,7 +349,7 @@ impl Collector {
         let mut f = facts::collect_image(
             &fetcher,
             &request.reference,
-            &reference,
+            reference,
             request.usage.as_ref(),
             &image_options,
         )
@@ -357,23 +360,20 @@ impl Collector {
         );
         match (f.error.get(), self.options.fallback) {
             (None, _) => {
-                if let (Some(disk), SOURCE_REGISTRY) = (self.fetcher.disk(), f.source.as_str()) {
+                if let (Some(disk), FactsSource::Registry) = (self.fetcher.disk(), f.source) {
                     disk.put_facts(&cache_key, &f);
                 }
             }
             (Some(error), Fallback::Cached) => {
                 if let Some(mut cached) = self.fetcher.disk().and_then(|d| d.facts(&cache_key)) {
-                    cached.source = SOURCE_CACHE.to_owned();
+                    cached.source = FactsSource::Cache;
                     cached.fallback_reason = Some(error.clone());
                     cached.reference.clone_from(&request.reference);
-                    if let Some(usage) = &request.usage {
-                        facts::attach_usage(&mut cached, usage);
-                    }
                     return cached;
                 }
-                keep_what_was_obtained(&mut f, request);
+                f = keep_what_was_obtained(f, request);
             }
-            (Some(_), _) => keep_what_was_obtained(&mut f, request),
+            (Some(_), _) => f = keep_what_was_obtained(f, request),
         }
         f
     }
@@ -384,45 +384,38 @@ impl Collector {
 /// its `source` says whether the registry or the cache gave them. Content the cache supplied
 /// that the registry then refused to confirm is not presented at all. An entry left without a
 /// digest holds what the cluster itself proves (the digest that runs, `source: "bundle"`).
-fn keep_what_was_obtained(f: &mut ImageFacts, request: &ImageRequest) {
-    if f.error.get().and_then(|e| e.step) == Some(Step::Confirm) {
-        *f = identity_only(std::mem::replace(
-            f,
-            ImageFacts::empty("", "", "", f.collected_at),
-        ));
-    }
+fn keep_what_was_obtained(f: ImageFacts, request: &ImageRequest) -> ImageFacts {
+    let mut f = if f.error.get().and_then(|e| e.step) == Some(Step::Confirm) {
+        identity_only(f)
+    } else {
+        f
+    };
     if f.digest.is_some() || !f.platforms.is_empty() {
         f.partial = true;
-        return;
+        return f;
     }
     let proven = request.usage.as_ref().and_then(|usage| {
-        let reference = Reference::parse(&request.reference).ok()?;
-        facts::proven_digest(&reference, usage)
+        let reference = request.reference.reference().ok()?;
+        facts::proven_digest(reference, usage)
     });
     if let Some(digest) = proven {
         f.digest = Some(digest);
-        f.source = SOURCE_BUNDLE.to_owned();
+        f.source = FactsSource::Bundle;
     }
+    f
 }
 
-/// `f` with only its identity, usage, error and source.
+/// `f` with only its identity, error and source.
 fn identity_only(f: ImageFacts) -> ImageFacts {
-    let mut out = ImageFacts::empty(&f.reference, &f.registry, &f.repository, f.collected_at);
+    let mut out = ImageFacts::empty(f.reference, &f.registry, &f.repository, f.collected_at);
     out.tag = f.tag;
-    out.workloads = f.workloads;
-    out.running_digests = f.running_digests;
-    out.pull_failures = f.pull_failures;
-    out.pull_secrets = f.pull_secrets;
-    out.node_platforms = f.node_platforms;
-    out.node_images = f.node_images;
-    out.node_digests_differ = f.node_digests_differ;
     out.error = f.error;
     out.source = f.source;
     out
 }
 
 fn deadline_reached(request: &ImageRequest, deadline: Option<Duration>) -> ImageFacts {
-    let (registry, repository, tag) = match Reference::parse(&request.reference) {
+    let (registry, repository, tag) = match request.reference.reference() {
         Ok(r) => (
             r.registry().to_owned(),
             r.repository().to_owned(),
@@ -431,7 +424,7 @@ fn deadline_reached(request: &ImageRequest, deadline: Option<Duration>) -> Image
         Err(_) => Default::default(),
     };
     let mut f = ImageFacts::empty(
-        &request.reference,
+        request.reference.clone(),
         &registry,
         &repository,
         OffsetDateTime::now_utc(),

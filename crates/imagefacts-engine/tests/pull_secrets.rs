@@ -23,12 +23,9 @@ fn docker_config(host: &str, user: &str, password: &str) -> Arc<dyn CredentialSo
 }
 
 fn request(reference: &str, secrets: &[SecretRef]) -> ImageRequest {
-    let mut usage = ImageUse::new(reference);
+    let mut usage = ImageUse::new(imagefacts_model::ImageRef::parse(reference));
     usage.pull_secrets = secrets.to_vec();
-    ImageRequest {
-        reference: reference.to_owned(),
-        usage: Some(usage),
-    }
+    ImageRequest::discovered(usage)
 }
 
 #[tokio::test]

@@ -5,7 +5,44 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Digest;
 use crate::platform::Platform;
+use crate::reference::ImageRef;
+
+/// Where discovery read something.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum SourceKind {
+    /// A live cluster's API.
+    Cluster,
+    /// A troubleshoot support bundle.
+    Bundle,
+    /// Manifest files.
+    Manifests,
+}
+
+impl SourceKind {
+    /// `cluster`, `bundle` or `manifests`, as written in [`DiscoveryError::source`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Cluster => "cluster",
+            SourceKind::Bundle => "bundle",
+            SourceKind::Manifests => "manifests",
+        }
+    }
+}
 
 /// Where in a pod a container is declared.
 #[derive(
@@ -88,7 +125,7 @@ pub enum RunningDigestKind {
 #[serde(rename_all = "camelCase")]
 pub struct RunningDigest {
     /// `sha256:<hex>`.
-    pub digest: String,
+    pub digest: Digest,
     /// Whether it is a manifest (repo) digest or a local image/config ID.
     pub kind: RunningDigestKind,
     /// The repository the runtime names for a repo digest (`docker.io/library/nginx`), when it does.
@@ -134,12 +171,13 @@ pub struct SecretRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageUse {
-    /// The normalised reference (`docker.io/library/nginx:1.25`); a reference that does not parse
-    /// is kept exactly as written, so it still shows up (with its pull failures).
-    pub reference: String,
+    /// The normalised reference (`docker.io/library/nginx:1.25`), parsed once here; a reference
+    /// that does not parse is kept exactly as written, so it still shows up (with its pull
+    /// failures).
+    pub reference: ImageRef,
     /// Other spellings of the same normalised reference (`nginx` beside `docker.io/library/nginx:latest`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub aliases: Vec<String>,
+    pub aliases: Vec<ImageRef>,
     /// Who uses it.
     #[serde(default)]
     pub workloads: Vec<WorkloadRef>,
@@ -190,9 +228,9 @@ pub struct LeftOut {
 
 impl ImageUse {
     /// A use of `reference` with nothing recorded yet.
-    pub fn new(reference: &str) -> ImageUse {
+    pub fn new(reference: ImageRef) -> ImageUse {
         ImageUse {
-            reference: reference.to_owned(),
+            reference,
             aliases: Vec::new(),
             workloads: Vec::new(),
             running_digests: Vec::new(),
@@ -239,7 +277,7 @@ pub struct NodeInfo {
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveryError {
     /// `cluster`, `bundle` or `manifests`.
-    pub source: String,
+    pub source: SourceKind,
     /// The file (inside a bundle or on disk), for file sources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

@@ -19,6 +19,7 @@ use crate::discovery::{
     DiscoveryError, NodeImage, PullFailure, RunningDigest, SecretRef, WorkloadRef,
 };
 use crate::platform::Platform;
+use crate::reference::ImageRef;
 
 /// Format version written in [`FactsFile::version`].
 pub const FACTS_VERSION: &str = "v1";
@@ -80,7 +81,7 @@ impl FactsFile {
 #[serde(rename_all = "camelCase")]
 pub struct ImageFacts {
     /// The reference as it was written (in a pod spec, a manifest or on the command line).
-    pub reference: String,
+    pub reference: ImageRef,
     /// Registry host (`docker.io`, `ghcr.io`, `127.0.0.1:5000`).
     pub registry: String,
     /// Repository path (`library/nginx`).
@@ -166,12 +167,9 @@ pub struct ImageFacts {
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "String", extend("format" = "date-time"))]
     pub collected_at: OffsetDateTime,
-    /// Where the facts came from: `registry` when the registry answered about this reference in
-    /// this run, `cache` when only the cache did (`--offline`, a tag trusted within
-    /// `--cache-ttl`, or `--fallback cached`; `collectedAt` is then when the cache learnt it),
-    /// `bundle` when neither could and the entry holds only what the cluster's own status proves.
+    /// Where the facts came from (see [`FactsSource`]).
     #[serde(default)]
-    pub source: String,
+    pub source: FactsSource,
     /// Why collection failed, when it did: written as upstream's `error` string and the typed
     /// `errorDetail` beside it.
     #[serde(flatten)]
@@ -187,13 +185,13 @@ pub struct ImageFacts {
 impl ImageFacts {
     /// An entry with only identity fields set, for the collector to fill in.
     pub fn empty(
-        reference: &str,
+        reference: ImageRef,
         registry: &str,
         repository: &str,
         collected_at: OffsetDateTime,
     ) -> ImageFacts {
         ImageFacts {
-            reference: reference.to_owned(),
+            reference,
             registry: registry.to_owned(),
             repository: repository.to_owned(),
             tag: String::new(),
@@ -221,7 +219,7 @@ impl ImageFacts {
             node_images: Vec::new(),
             node_digests_differ: false,
             collected_at,
-            source: SOURCE_REGISTRY.to_owned(),
+            source: FactsSource::Registry,
             error: Failure::none(),
             partial: false,
             fallback_reason: None,
@@ -229,13 +227,45 @@ impl ImageFacts {
     }
 }
 
-/// [`ImageFacts::source`] for facts read from a registry.
-pub const SOURCE_REGISTRY: &str = "registry";
-/// [`ImageFacts::source`] for facts the on-disk cache answered without the registry.
-pub const SOURCE_CACHE: &str = "cache";
-/// [`ImageFacts::source`] for an entry whose registry could not be asked: what it holds (the
-/// digest that runs, the nodes holding it) is what the bundle or cluster itself proves.
-pub const SOURCE_BUNDLE: &str = "bundle";
+/// Where an entry's facts came from: upstream's `source` string (`registry`, `cache` or
+/// `bundle`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum FactsSource {
+    /// The registry answered about this reference in this run.
+    #[default]
+    Registry,
+    /// Only the on-disk cache did (`--offline`, a tag trusted within `--cache-ttl`, or
+    /// `--fallback cached`); `collectedAt` is then when the cache learnt it.
+    Cache,
+    /// Neither could: the entry holds only what the bundle or cluster itself proves (the digest
+    /// that runs, the nodes holding it).
+    Bundle,
+}
+
+impl FactsSource {
+    /// `registry`, `cache` or `bundle`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactsSource::Registry => "registry",
+            FactsSource::Cache => "cache",
+            FactsSource::Bundle => "bundle",
+        }
+    }
+}
 
 /// One layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -331,9 +361,10 @@ pub struct AttestationRef {
     /// `vnd.docker.reference.type` (e.g. `attestation-manifest`), when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_type: Option<String>,
-    /// The manifest this child describes (`vnd.docker.reference.digest`), when present.
+    /// The manifest this child describes (`vnd.docker.reference.digest`), when present and a
+    /// digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attests: Option<String>,
+    pub attests: Option<Digest>,
 }
 
 /// Build provenance from the OCI annotations and labels.
@@ -818,9 +849,18 @@ impl Summary {
             collection_errors: facts.iter().filter(|f| f.error.is_some()).count(),
             errors_by_kind,
             errors_by_registry,
-            from_registry: facts.iter().filter(|f| f.source == SOURCE_REGISTRY).count(),
-            from_cache: facts.iter().filter(|f| f.source == SOURCE_CACHE).count(),
-            from_bundle: facts.iter().filter(|f| f.source == SOURCE_BUNDLE).count(),
+            from_registry: facts
+                .iter()
+                .filter(|f| f.source == FactsSource::Registry)
+                .count(),
+            from_cache: facts
+                .iter()
+                .filter(|f| f.source == FactsSource::Cache)
+                .count(),
+            from_bundle: facts
+                .iter()
+                .filter(|f| f.source == FactsSource::Bundle)
+                .count(),
             rate_limits: BTreeMap::new(),
             redactions: 0,
         }

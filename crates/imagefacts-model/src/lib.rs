@@ -24,4 +24,4 @@ pub mod text;
 
 pub use digest::{Digest, DigestError};
 pub use platform::{Platform, PlatformError};
-pub use reference::{Reference, ReferenceError};
+pub use reference::{ImageRef, Reference, ReferenceError};

@@ -561,5 +561,151 @@ impl<'de> Deserialize<'de> for Reference {
     }
 }
 
+/// An image reference as it travels from where it was read to the facts: parsed once, with the
+/// spelling it was written in. One that does not parse keeps its spelling and why, so it still
+/// shows up (with its pull failures) as an `invalidReference` entry. In JSON it is the spelling.
+///
+/// ```
+/// use imagefacts_model::reference::ImageRef;
+///
+/// let r = ImageRef::parse("nginx:1.25");
+/// assert_eq!(r.as_str(), "nginx:1.25");
+/// assert_eq!(r.reference().unwrap().to_string(), "docker.io/library/nginx:1.25");
+/// assert!(ImageRef::parse("nginx:").reference().is_err());
+/// ```
+#[derive(Clone)]
+pub struct ImageRef {
+    written: String,
+    /// Boxed: an `ImageRef` travels in every entry and error, and stays small.
+    parsed: Result<Box<Reference>, Box<ReferenceError>>,
+}
+
+impl ImageRef {
+    /// `written`, parsed.
+    pub fn parse(written: &str) -> ImageRef {
+        ImageRef {
+            written: written.to_owned(),
+            parsed: Reference::parse(written).map(Box::new).map_err(Box::new),
+        }
+    }
+
+    /// A parsed reference, spelled in its normalised form.
+    pub fn normalised(reference: Reference) -> ImageRef {
+        ImageRef {
+            written: reference.to_string(),
+            parsed: Ok(Box::new(reference)),
+        }
+    }
+
+    /// `reference` as it was spelled (`written` must be a spelling of it).
+    pub fn spelled(written: String, reference: Reference) -> ImageRef {
+        ImageRef {
+            written,
+            parsed: Ok(Box::new(reference)),
+        }
+    }
+
+    /// The spelling.
+    pub fn as_str(&self) -> &str {
+        &self.written
+    }
+
+    /// The parsed reference, or why the spelling is not one.
+    pub fn reference(&self) -> Result<&Reference, &ReferenceError> {
+        self.parsed.as_deref().map_err(|e| &**e)
+    }
+
+    /// The same reference spelled `written` (another spelling of it).
+    pub fn respelled(&self, written: &str) -> ImageRef {
+        match &self.parsed {
+            Ok(r) => ImageRef::spelled(written.to_owned(), (**r).clone()),
+            Err(_) => ImageRef::parse(written),
+        }
+    }
+}
+
+impl PartialEq for ImageRef {
+    fn eq(&self, other: &ImageRef) -> bool {
+        self.written == other.written
+    }
+}
+
+impl Eq for ImageRef {}
+
+impl PartialEq<str> for ImageRef {
+    fn eq(&self, other: &str) -> bool {
+        self.written == other
+    }
+}
+
+impl PartialEq<&str> for ImageRef {
+    fn eq(&self, other: &&str) -> bool {
+        self.written == *other
+    }
+}
+
+impl PartialEq<String> for ImageRef {
+    fn eq(&self, other: &String) -> bool {
+        &self.written == other
+    }
+}
+
+impl std::hash::Hash for ImageRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.written.hash(state);
+    }
+}
+
+impl PartialOrd for ImageRef {
+    fn partial_cmp(&self, other: &ImageRef) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ImageRef {
+    fn cmp(&self, other: &ImageRef) -> std::cmp::Ordering {
+        self.written.cmp(&other.written)
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
+impl fmt::Debug for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ImageRef({:?})", self.written)
+    }
+}
+
+impl Serialize for ImageRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.written)
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Ok(ImageRef::parse(&s))
+    }
+}
+
+impl schemars::JsonSchema for ImageRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ImageRef".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string"})
+    }
+}
+
 #[cfg(test)]
 mod tests;

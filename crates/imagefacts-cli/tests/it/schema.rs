@@ -114,7 +114,8 @@ fn upstream_types_decode_every_error_kind_and_platform_shape() {
     let entries: Vec<ImageFacts> = ErrorKind::ALL
         .iter()
         .map(|&kind| {
-            let mut f = ImageFacts::empty("r/x:1", "r", "x", now);
+            let mut f =
+                ImageFacts::empty(imagefacts_model::ImageRef::parse("r/x:1"), "r", "x", now);
             f.error = FactsError::new(kind, format!("{} happened", kind.as_str()), true).into();
             f.platforms.push(PlatformFacts {
                 platform: imagefacts_model::Platform::new("linux", "arm64"),

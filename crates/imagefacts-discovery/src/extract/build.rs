@@ -8,7 +8,7 @@ use imagefacts_model::discovery::{
     RunningDigest, RunningDigestKind, SecretRef, WorkloadRef,
 };
 use imagefacts_model::reference::Target;
-use imagefacts_model::{Digest, Platform, Reference};
+use imagefacts_model::{Digest, ImageRef, Platform, Reference};
 
 use super::image_id::parse_image_id;
 use super::object::Meta;
@@ -26,10 +26,12 @@ type WorkloadKey = (String, String, String, String, ContainerType);
 /// Everything known about one image while building.
 #[derive(Default)]
 struct ImageAcc {
+    /// The reference, parsed once (normalised; as written when it does not parse).
+    reference: Option<ImageRef>,
     aliases: BTreeSet<String>,
     /// By workload container: the pods, and whether the owner was inferred.
     workloads: BTreeMap<WorkloadKey, (BTreeSet<String>, bool)>,
-    running: BTreeMap<(String, RunningDigestKind, Option<String>), BTreeSet<String>>,
+    running: BTreeMap<(Digest, RunningDigestKind, Option<String>), BTreeSet<String>>,
     failures: BTreeSet<PullFailure>,
     secrets: BTreeSet<SecretRef>,
     platforms: BTreeSet<Platform>,
@@ -129,21 +131,22 @@ struct Top<'a> {
     inferred: bool,
 }
 
-/// Normalises image strings, caching each distinct spelling.
+/// Parses image strings once each, caching each distinct spelling.
 #[derive(Default)]
 struct Normaliser {
-    cache: HashMap<String, String>,
+    cache: HashMap<String, ImageRef>,
 }
 
 impl Normaliser {
-    /// The key an image is listed under: the normalised reference, else the string as written.
-    fn key(&mut self, image: &str) -> String {
+    /// The reference an image is listed under: normalised, else the string as written.
+    fn key(&mut self, image: &str) -> ImageRef {
         if let Some(k) = self.cache.get(image) {
             return k.clone();
         }
-        let key = Reference::parse(image)
-            .map(|r| r.to_string())
-            .unwrap_or_else(|_| image.to_owned());
+        let key = match Reference::parse(image) {
+            Ok(r) => ImageRef::normalised(r),
+            Err(_) => ImageRef::parse(image),
+        };
         self.cache.insert(image.to_owned(), key.clone());
         key
     }
@@ -158,10 +161,10 @@ pub(super) fn build(x: Extractor) -> Discovery {
     }
     let held = NodeHoldings::new(&x.node_images);
     let images = images
-        .into_iter()
-        .map(|(reference, acc)| {
-            let mut image = finish_image(reference, acc);
-            image.node_images = held.of(&image.reference);
+        .into_values()
+        .map(|acc| {
+            let mut image = finish_image(acc);
+            image.node_images = held.of(image.reference.as_str());
             image
         })
         .collect();
@@ -172,7 +175,7 @@ pub(super) fn build(x: Extractor) -> Discovery {
             namespace: namespace.clone(),
             images: images
                 .iter()
-                .map(|i| normaliser.key(i))
+                .map(|i| normaliser.key(i).as_str().to_owned())
                 .collect::<BTreeSet<_>>()
                 .len(),
         })
@@ -285,10 +288,11 @@ fn add_workload(
             continue;
         };
         let key = normaliser.key(image);
-        let acc = images.entry(key.clone()).or_default();
-        if image != key {
+        let acc = images.entry(key.as_str().to_owned()).or_default();
+        if image != key.as_str() {
             acc.aliases.insert(image.to_owned());
         }
+        acc.reference.get_or_insert(key);
         let (pods, inferred) = acc
             .workloads
             .entry((
@@ -314,7 +318,7 @@ fn add_workload(
         for s in statuses {
             if let Some(id) = s.image_id.as_deref().and_then(parse_image_id) {
                 acc.running
-                    .entry((id.digest.to_string(), id.kind, id.repository))
+                    .entry((id.digest, id.kind, id.repository))
                     .or_default()
                     .insert(pod_ref.clone());
             }
@@ -333,9 +337,16 @@ fn add_workload(
     }
 }
 
-fn finish_image(reference: String, acc: ImageAcc) -> ImageUse {
-    let mut image = ImageUse::new(&reference);
-    image.aliases = acc.aliases.into_iter().collect();
+fn finish_image(acc: ImageAcc) -> ImageUse {
+    let reference = acc
+        .reference
+        .expect("an image is listed only with its reference");
+    let mut image = ImageUse::new(reference);
+    image.aliases = acc
+        .aliases
+        .iter()
+        .map(|a| image.reference.respelled(a))
+        .collect();
     image.workloads = acc
         .workloads
         .into_iter()

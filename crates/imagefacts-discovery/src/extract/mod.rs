@@ -20,27 +20,7 @@ use crate::names;
 use crate::view::{self, Event, Object};
 use object::{Meta, PodSpec, Status};
 
-/// Which kind of source an object or error comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SourceKind {
-    /// A live cluster's API.
-    Cluster,
-    /// A troubleshoot support bundle.
-    Bundle,
-    /// Manifest files.
-    Manifests,
-}
-
-impl SourceKind {
-    /// `cluster`, `bundle` or `manifests`, as written in [`DiscoveryError::source`].
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Cluster => "cluster",
-            SourceKind::Bundle => "bundle",
-            SourceKind::Manifests => "manifests",
-        }
-    }
-}
+pub use imagefacts_model::discovery::SourceKind;
 
 /// Where an object was read, and what to assume when the object does not say.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +53,7 @@ impl ObjectOrigin {
     /// A discovery error about this origin.
     pub(crate) fn error(&self, message: impl Into<String>) -> DiscoveryError {
         DiscoveryError {
-            source: self.source.as_str().to_owned(),
+            source: self.source,
             path: self.path.clone(),
             document: self.document,
             namespace: self.namespace.clone(),

@@ -61,7 +61,7 @@ fn users(d: &Discovery) -> Vec<(String, String, String, Vec<String>)> {
         .flat_map(|i| {
             i.workloads.iter().map(|w| {
                 (
-                    i.reference.clone(),
+                    i.reference.to_string(),
                     w.kind.clone(),
                     w.name.clone(),
                     w.pods.clone(),
@@ -260,14 +260,14 @@ fn statuses_match_containers_by_name_and_list() {
     let init = d
         .images
         .iter()
-        .find(|i| i.reference.contains("init-image"))
+        .find(|i| i.reference.as_str().contains("init-image"))
         .unwrap();
     assert_eq!(init.running_digests.len(), 1);
     assert_eq!(init.running_digests[0].kind, RunningDigestKind::ImageId);
     let main = d
         .images
         .iter()
-        .find(|i| i.reference.contains("main-image"))
+        .find(|i| i.reference.as_str().contains("main-image"))
         .unwrap();
     assert_eq!(main.running_digests.len(), 1);
     assert_eq!(main.running_digests[0].kind, RunningDigestKind::RepoDigest);
@@ -308,7 +308,10 @@ fn images_are_keyed_by_normalised_reference() {
     let refs: Vec<(&str, Vec<String>)> = d
         .images
         .iter()
-        .map(|i| (i.reference.as_str(), i.aliases.clone()))
+        .map(|i| {
+            let aliases = i.aliases.iter().map(ToString::to_string).collect();
+            (i.reference.as_str(), aliases)
+        })
         .collect();
     assert_eq!(
         refs,

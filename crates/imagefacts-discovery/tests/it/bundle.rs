@@ -1,7 +1,7 @@
 //! The support bundle source against the fixture in the real troubleshoot layout, as a directory,
 //! a `.tar.gz` and a plain `.tar`.
 
-use imagefacts_discovery::{DiscoverError, NamespaceFilter};
+use imagefacts_discovery::{DiscoverError, NamespaceFilter, SourceKind};
 use imagefacts_model::Platform;
 use imagefacts_model::discovery::{ContainerType, Discovery, RunningDigestKind, SecretRef};
 
@@ -58,7 +58,7 @@ fn assert_bundle_discovery(d: &Discovery) {
     assert_eq!(w.pods, ["web-7c9f8d6b5-q8m3z", "web-7c9f8d6b5-x2k4p"]);
     // docker-pullable:// and containerd's repo@digest name the same manifest digest.
     assert_eq!(nginx.running_digests.len(), 1);
-    assert_eq!(nginx.running_digests[0].digest, NGINX);
+    assert_eq!(nginx.running_digests[0].digest.to_string(), NGINX);
     assert_eq!(nginx.running_digests[0].kind, RunningDigestKind::RepoDigest);
     assert_eq!(
         nginx.running_digests[0].repository.as_deref(),
@@ -85,19 +85,19 @@ fn assert_bundle_discovery(d: &Discovery) {
     let types: Vec<ContainerType> = busybox.workloads.iter().map(|w| w.container_type).collect();
     // Sorted by container name: `debugger` (ephemeral) before `init-config`.
     assert_eq!(types, [ContainerType::Ephemeral, ContainerType::Init]);
-    let running: Vec<(&str, RunningDigestKind)> = busybox
+    let running: Vec<(String, RunningDigestKind)> = busybox
         .running_digests
         .iter()
-        .map(|r| (r.digest.as_str(), r.kind))
+        .map(|r| (r.digest.to_string(), r.kind))
         .collect();
-    assert_eq!(
-        running,
-        [
-            (BUSYBOX_ID_AMD64, RunningDigestKind::ImageId),
-            (BUSYBOX_REPO, RunningDigestKind::RepoDigest),
-            (BUSYBOX_ID_ARM64, RunningDigestKind::ImageId),
-        ]
-    );
+    let want: Vec<(String, RunningDigestKind)> = [
+        (BUSYBOX_ID_AMD64, RunningDigestKind::ImageId),
+        (BUSYBOX_REPO, RunningDigestKind::RepoDigest),
+        (BUSYBOX_ID_ARM64, RunningDigestKind::ImageId),
+    ]
+    .map(|(d, k)| (d.to_owned(), k))
+    .into();
+    assert_eq!(running, want);
 
     // CronJob → Job → Pod, StatefulSet, DaemonSet, ReplicationController without pods, bare Pod.
     let top = |reference: &str| {
@@ -189,7 +189,7 @@ fn assert_bundle_discovery(d: &Discovery) {
     assert_eq!(errors[1].0, "cluster-resources/pods-errors.json");
     assert!(errors[1].1.contains("\"restricted\""));
     assert_eq!(errors[2].0, "cluster-resources/pods/notes.txt");
-    assert!(d.errors.iter().all(|e| e.source == "bundle"));
+    assert!(d.errors.iter().all(|e| e.source == SourceKind::Bundle));
 }
 
 #[test]

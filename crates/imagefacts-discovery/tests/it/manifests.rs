@@ -50,7 +50,7 @@ fn manifests_give_the_bundles_image_set_and_workloads() {
         "{e:?}"
     );
     assert_eq!(e.document, Some(3));
-    assert_eq!(e.source, "manifests");
+    assert_eq!(e.source, imagefacts_discovery::SourceKind::Manifests);
     assert!(e.message.starts_with("malformed YAML"), "{}", e.message);
     assert!(!e.message.contains('\n'));
 }

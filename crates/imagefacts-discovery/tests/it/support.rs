@@ -66,7 +66,7 @@ pub(crate) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// The image references of a discovery.
 pub(crate) fn image_set(d: &Discovery) -> BTreeSet<String> {
-    d.images.iter().map(|i| i.reference.clone()).collect()
+    d.images.iter().map(|i| i.reference.to_string()).collect()
 }
 
 /// `(image, namespace, kind, name, container, type)` of every workload, without pods.
@@ -79,7 +79,7 @@ pub(crate) fn workload_set(
         .flat_map(|i| {
             i.workloads.iter().map(move |w| {
                 (
-                    i.reference.clone(),
+                    i.reference.to_string(),
                     w.namespace.clone(),
                     w.kind.clone(),
                     w.name.clone(),

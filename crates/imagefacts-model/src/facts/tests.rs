@@ -3,7 +3,12 @@
 use super::*;
 
 fn entry(reg: &str, repo: &str, digest: &[u8], size: u64) -> ImageFacts {
-    let mut f = ImageFacts::empty(repo, reg, repo, OffsetDateTime::UNIX_EPOCH);
+    let mut f = ImageFacts::empty(
+        crate::ImageRef::parse(repo),
+        reg,
+        repo,
+        OffsetDateTime::UNIX_EPOCH,
+    );
     f.digest = Some(Digest::sha256_of(digest));
     f.size = size;
     f

@@ -71,7 +71,12 @@ fn variable_references_are_not_secrets() {
 
 #[test]
 fn facts_are_redacted_everywhere() {
-    let mut f = ImageFacts::empty("r", "reg", "repo", OffsetDateTime::UNIX_EPOCH);
+    let mut f = ImageFacts::empty(
+        crate::ImageRef::parse("r"),
+        "reg",
+        "repo",
+        OffsetDateTime::UNIX_EPOCH,
+    );
     f.config.env = vec![
         "DB_PASSWORD=hunter2".into(),
         "API_TOKEN=abc123".into(),
@@ -117,7 +122,12 @@ fn config(env: &[&str], entrypoint: &[&str], cmd: &[&str]) -> ConfigFacts {
 /// Every kind of secret that reached a facts file before by value, in each place it was found.
 #[test]
 fn secrets_found_by_value_never_reach_the_facts() {
-    let mut f = ImageFacts::empty("r", "reg", "repo", OffsetDateTime::UNIX_EPOCH);
+    let mut f = ImageFacts::empty(
+        crate::ImageRef::parse("r"),
+        "reg",
+        "repo",
+        OffsetDateTime::UNIX_EPOCH,
+    );
     f.config = config(
         &[
             "JAVA_OPTS=-Xmx1g -Dspring.datasource.password=jp-hunter2 -Dfoo=bar",
@@ -284,9 +294,19 @@ fn annotations_are_redacted_by_name_and_by_value() {
 
 #[test]
 fn facts_file_counts_each_hidden_value_once() {
-    let mut a = ImageFacts::empty("a", "reg", "a", OffsetDateTime::UNIX_EPOCH);
+    let mut a = ImageFacts::empty(
+        crate::ImageRef::parse("a"),
+        "reg",
+        "a",
+        OffsetDateTime::UNIX_EPOCH,
+    );
     a.config = config(&["TOKEN=t1"], &[], &["--password", "p1"]);
-    let mut b = ImageFacts::empty("b", "reg", "b", OffsetDateTime::UNIX_EPOCH);
+    let mut b = ImageFacts::empty(
+        crate::ImageRef::parse("b"),
+        "reg",
+        "b",
+        OffsetDateTime::UNIX_EPOCH,
+    );
     b.labels
         .insert("x".into(), "postgres://u:p/w@db?token=t2".into());
     let mut file = FactsFile::new(OffsetDateTime::UNIX_EPOCH, vec![a, b]);
