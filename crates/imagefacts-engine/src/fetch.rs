@@ -229,8 +229,7 @@ impl Fetcher {
                 }
                 self.not_cached(format!("tag {key}"))?;
                 let revalidate = cached.is_some_and(|t| self.holds_manifest(&t.digest));
-                let head = content_known || revalidate || reference.is_docker_hub();
-                let head_digest = match head {
+                let head_digest = match head_first(reference, content_known || revalidate) {
                     true => self.client.head_manifest(reference).await?.digest,
                     false => None,
                 };
@@ -384,5 +383,31 @@ impl Fetcher {
             .await?;
         trail.cached(known.cached_at);
         Ok(known)
+    }
+}
+
+/// Whether a tag is asked with a `HEAD` first (then a `GET` only for content not at hand): when
+/// its content is known or cached already, so the `HEAD` is all it costs; and always on Docker
+/// Hub, whose pull quota counts manifest `GET`s but not `HEAD`s. Otherwise the `GET` alone
+/// gives the digest and the content, one request instead of two.
+fn head_first(reference: &Reference, content_at_hand: bool) -> bool {
+    content_at_hand || reference.is_docker_hub()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_asked_first() {
+        let local = Reference::parse("127.0.0.1:5000/app:1").unwrap();
+        let hub = Reference::parse("nginx:1.25").unwrap();
+        assert!(!head_first(&local, false), "nothing known: GET only");
+        assert!(head_first(&local, true), "content cached: HEAD revalidates");
+        assert!(
+            head_first(&hub, false),
+            "Docker Hub: HEAD is not counted as a pull"
+        );
+        assert!(head_first(&hub, true));
     }
 }

@@ -3,13 +3,15 @@
 //!
 //! - Each distinct reference is one unit of work, however often it is listed; manifests and
 //!   configs are fetched once per digest (single-flight in memory, content-addressed on disk).
-//! - Every run asks the registry about every reference: a tag costs one `HEAD` (free on Docker
-//!   Hub), and content the caches hold is not fetched again; a reference pinned by digest, or
-//!   whose running digest the cluster reported, needs no resolution (one `HEAD` confirms it when
-//!   its content is cached). Trusting cached tag answers is opt-in ([`CollectOptions::cache_ttl`]);
-//!   [`CollectOptions::offline`] answers from the cache alone. Each entry's `source` says which.
+//! - Every run asks the registry about every reference, with the fewest requests: a tag nothing
+//!   is known about costs one `GET` of its manifest (digest and content at once); a tag whose
+//!   content is cached costs one `HEAD` (and Docker Hub, whose quota counts `GET`s, is always
+//!   asked with a `HEAD` first); a reference pinned by digest, or whose running digest the cluster
+//!   reported, needs no resolution (one `HEAD` confirms it when its content is cached). Trusting
+//!   cached tag answers is opt-in ([`CollectOptions::cache_ttl`]); [`CollectOptions::offline`]
+//!   answers from the cache alone. Each entry's `source` says which.
 //! - Up to [`CollectOptions::concurrency`] images at once; per-registry limits and retries live in
-//!   the client.
+//!   the client, each image's retries bounded by [`CollectOptions::max_retry_time`].
 //! - A failure becomes a typed error in that image's entry, handled per [`Fallback`]; an overall
 //!   deadline turns unfinished images into `timeout` errors and the run still completes.
 //!

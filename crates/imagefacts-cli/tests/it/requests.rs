@@ -167,3 +167,49 @@ fn shared_digests_are_fetched_once_and_warm_runs_only_revalidate() {
     assert_eq!(run.facts()[0]["errorDetail"]["kind"], "notCached");
     assert_eq!(count(&reg.access_log()), (0, 0, 0, 0, 0));
 }
+
+/// Repositories × tags, each repository's tags pointing at one image of its own (the bench's
+/// 100 × 50 case, scaled down): one manifest GET per reference and one config GET per distinct
+/// image, ≤ 1.05 requests per reference; warm, one HEAD per reference and nothing else.
+#[test]
+fn repositories_times_tags_cost_about_one_request_per_reference() {
+    const REPOS: usize = 4;
+    const TAGS: usize = 25;
+    let reg = Registry::start(RegistryKind::Plain).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path()).unwrap();
+    let mut refs = Vec::new();
+    for r in 0..REPOS {
+        let mut spec = ImageSpec::simple("amd64");
+        spec.labels.insert("test.repo".into(), r.to_string());
+        let tag = format!("r{r}");
+        layout.add_image(&tag, &spec).unwrap();
+        for t in 0..TAGS {
+            reg.seed(&layout, &tag, &format!("grid/repo{r}:t{t}"))
+                .unwrap();
+            refs.push(format!("{}/grid/repo{r}:t{t}", reg.host()));
+        }
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let mut flags = reg.imagefacts_args();
+    flags.extend(["--cache-dir".to_owned(), cache.path().display().to_string()]);
+    reg.clear_access_log();
+    let cold = inspect(&flags, &refs);
+    assert_eq!(cold.status, 0, "{}", cold.stderr);
+    let log = reg.access_log();
+    assert_eq!(count(&log), (0, 0, REPOS * TAGS, REPOS, 0), "{log:#?}");
+    let per_reference = log.len() as f64 / refs.len() as f64;
+    assert!(
+        per_reference <= 1.05,
+        "{per_reference} requests per reference"
+    );
+
+    reg.clear_access_log();
+    let warm = inspect(&flags, &refs);
+    assert_eq!(warm.status, 0, "{}", warm.stderr);
+    assert_eq!(
+        count(&reg.access_log()),
+        (0, REPOS * TAGS, 0, 0, 0),
+        "warm run"
+    );
+}
