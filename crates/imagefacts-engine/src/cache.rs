@@ -1,6 +1,6 @@
 //! The on-disk cache: content-addressed blobs (manifests and configs, verified on every read),
 //! tag → digest answers with the time the registry gave them, and the last good facts of each
-//! reference (for `--fallback cached`).
+//! image (for `--fallback cached`).
 //!
 //! The cache holds what registries served, unredacted (config blobs may carry secrets in their
 //! environment): its versioned directory is created `0700` and its files `0600`.
@@ -9,16 +9,20 @@
 //! never reads old data):
 //!
 //! ```text
-//! v1/blobs/sha256/<hex>   manifest or config bytes exactly as served
+//! v1/packs/<name>.pack    manifest and config bytes exactly as served, one run's concatenated
+//! v1/packs.json           {"sha256:<hex>": {"pack", "offset", "len", "storedAt"}}
+//! v1/blobs/sha256/<hex>   one blob per file (written by earlier versions; still read)
 //! v1/tags.json            {"<registry/repo:tag>": {"digest", "storedAt"}}
-//! v1/facts.json           {"<reference|platform>": ImageFacts}: the last good facts
+//! v1/facts.json           {"<digest>|<platform>": ImageFacts}: the last good facts of each image
 //! ```
 //!
-//! Blobs are written as they arrive. The two index files are read once, updated in memory, and
-//! written back once by [`DiskCache::flush`] at the end of a run, merged with whatever another run
-//! wrote meanwhile. Every write goes to a temporary file in the same directory and is renamed into
-//! place, so concurrent runs never see half a file; a corrupt entry or file is discarded, never
-//! trusted.
+//! A run keeps the blobs it fetched in memory and writes them by [`DiskCache::flush`] into one
+//! pack file (and another whenever 32 MiB are pending): creating a file per manifest and config
+//! cost more than fetching them. The index files are read once, updated in memory, and written
+//! back once at the flush, merged with whatever another run wrote meanwhile; packs no index names
+//! any more are removed. Every write goes to a temporary file in the same directory and is renamed
+//! into place, so concurrent runs never see half a file; every blob is verified against its
+//! digest when read, and a corrupt entry or file is discarded, never trusted.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +40,32 @@ pub const CACHE_FORMAT: &str = "v1";
 
 /// Tag entries older than this are dropped when the index is rewritten.
 const TAG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Pending blob bytes that make a pack be written before the flush.
+const MAX_PENDING_BYTES: usize = 32 * 1024 * 1024;
+
+/// A pack no index names is removed once it is this old (a younger one may be another run's,
+/// written but not yet indexed).
+const PACK_GRACE: Duration = Duration::from_secs(600);
+
+/// Where a blob lives in a pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PackEntry {
+    /// The pack's file name under `packs/`.
+    pack: String,
+    offset: u64,
+    len: u64,
+    stored_at: u64,
+}
+
+/// Blobs fetched in this run, not yet in a pack.
+#[derive(Debug, Default)]
+struct Pending {
+    blobs: Vec<(Digest, Vec<u8>)>,
+    index: std::collections::HashMap<Digest, usize>,
+    bytes: usize,
+}
 
 /// A cached tag → digest answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +144,12 @@ pub struct DiskCache {
     tag_ttl: Duration,
     tags: Mutex<Index<TagEntry>>,
     facts: Mutex<Index<ImageFacts>>,
+    packs: Mutex<Index<PackEntry>>,
+    pending: Mutex<Pending>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn now_secs() -> u64 {
@@ -145,11 +181,6 @@ fn restrict(dir: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
-}
-
-/// Writes `bytes` atomically to `path` (temp file in the same directory, then rename).
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_atomic_with(path, |w| w.write_all(bytes))
 }
 
 /// Writes atomically what `fill` writes (buffered), without holding it all in memory first.
@@ -187,6 +218,8 @@ impl DiskCache {
         Ok(DiskCache {
             tags: Mutex::new(Index::new(root.join("tags.json"))),
             facts: Mutex::new(Index::new(root.join("facts.json"))),
+            packs: Mutex::new(Index::new(root.join("packs.json"))),
+            pending: Mutex::new(Pending::default()),
             root,
             tag_ttl,
         })
@@ -204,8 +237,34 @@ impl DiskCache {
             .join(digest.hex())
     }
 
-    /// The bytes stored under `digest`, verified; a mismatching entry is deleted.
+    fn packs_dir(&self) -> PathBuf {
+        self.root.join("packs")
+    }
+
+    /// The bytes stored under `digest` (fetched in this run, in a pack, or in a loose file of an
+    /// earlier version), verified; a mismatching entry is discarded.
     pub fn blob(&self, digest: &Digest) -> Option<Vec<u8>> {
+        {
+            let pending = lock(&self.pending);
+            if let Some(&i) = pending.index.get(digest) {
+                return Some(pending.blobs[i].1.clone());
+            }
+        }
+        // (The index lock is released before the entry is read, and retaken to discard it.)
+        let packed = lock(&self.packs).get(&digest.to_string());
+        if let Some(entry) = packed {
+            match self.read_packed(&entry) {
+                Some(bytes) if digest.matches(&bytes) => return Some(bytes),
+                _ => {
+                    tracing::debug!(pack = %entry.pack, "discarding cache pack entry: unreadable or digest mismatch");
+                    let mut packs = lock(&self.packs);
+                    packs.changed.remove(&digest.to_string());
+                    if let Some(loaded) = packs.loaded.as_mut() {
+                        loaded.remove(&digest.to_string());
+                    }
+                }
+            }
+        }
         let path = self.blob_path(digest);
         let bytes = std::fs::read(&path).ok()?;
         if digest.matches(&bytes) {
@@ -217,26 +276,108 @@ impl DiskCache {
         }
     }
 
+    fn read_packed(&self, entry: &PackEntry) -> Option<Vec<u8>> {
+        use std::io::{Read as _, Seek as _};
+        // A name from the index is a plain file name, never a path.
+        if entry.pack.contains(['/', '\\']) || entry.pack.starts_with('.') {
+            return None;
+        }
+        let mut file = std::fs::File::open(self.packs_dir().join(&entry.pack)).ok()?;
+        file.seek(std::io::SeekFrom::Start(entry.offset)).ok()?;
+        let len = usize::try_from(entry.len).ok()?;
+        let mut bytes = Vec::new();
+        bytes.try_reserve_exact(len).ok()?;
+        file.take(entry.len).read_to_end(&mut bytes).ok()?;
+        (bytes.len() == len).then_some(bytes)
+    }
+
     /// Whether a blob is stored under `digest` (not read, not verified).
     pub fn has_blob(&self, digest: &Digest) -> bool {
-        self.blob_path(digest).is_file()
+        lock(&self.pending).index.contains_key(digest)
+            || lock(&self.packs).get(&digest.to_string()).is_some()
+            || self.blob_path(digest).is_file()
     }
 
-    /// Stores verified content under its digest. Failures are logged, never fatal.
+    /// Stores verified content under its digest (kept for the next pack). Failures are logged,
+    /// never fatal.
     pub fn put_blob(&self, digest: &Digest, bytes: &[u8]) {
-        let path = self.blob_path(digest);
-        if path.exists() {
+        if self.has_blob(digest) {
             return;
         }
-        if let Err(e) = private_dirs(path.parent().unwrap_or(&self.root))
-            .and_then(|()| write_atomic(&path, bytes))
-        {
-            tracing::debug!(path = %path.display(), error = %e, "cache write failed");
+        let full = {
+            let mut pending = lock(&self.pending);
+            if pending.index.contains_key(digest) {
+                return;
+            }
+            let i = pending.blobs.len();
+            pending.blobs.push((digest.clone(), bytes.to_vec()));
+            pending.index.insert(digest.clone(), i);
+            pending.bytes += bytes.len();
+            pending.bytes >= MAX_PENDING_BYTES
+        };
+        if full {
+            self.write_pack();
         }
     }
 
-    /// When the blob `digest` was stored (its file's modification time).
+    /// Writes the pending blobs into one new pack and indexes them (in memory; the index file is
+    /// written by the flush).
+    fn write_pack(&self) {
+        let pending = std::mem::take(&mut *lock(&self.pending));
+        if pending.blobs.is_empty() {
+            return;
+        }
+        let dir = self.packs_dir();
+        static PACKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "{nanos}-{}-{}.pack",
+            std::process::id(),
+            PACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let mut offsets = Vec::with_capacity(pending.blobs.len());
+        let result = private_dirs(&dir).and_then(|()| {
+            write_atomic_with(&dir.join(&name), |w| {
+                let mut offset = 0u64;
+                for (digest, bytes) in &pending.blobs {
+                    w.write_all(bytes)?;
+                    offsets.push((digest, offset, bytes.len() as u64));
+                    offset += bytes.len() as u64;
+                }
+                Ok(())
+            })
+        });
+        if let Err(e) = result {
+            tracing::debug!(path = %dir.display(), error = %e, "cache pack write failed");
+            return;
+        }
+        let stored_at = now_secs();
+        let mut packs = lock(&self.packs);
+        for (digest, offset, len) in offsets {
+            packs.changed.insert(
+                digest.to_string(),
+                PackEntry {
+                    pack: name.clone(),
+                    offset,
+                    len,
+                    stored_at,
+                },
+            );
+        }
+    }
+
+    /// When the blob `digest` was stored.
     pub fn blob_time(&self, digest: &Digest) -> Option<OffsetDateTime> {
+        if lock(&self.pending).index.contains_key(digest) {
+            return Some(OffsetDateTime::now_utc());
+        }
+        let packed = lock(&self.packs).get(&digest.to_string());
+        if let Some(entry) = packed {
+            return OffsetDateTime::from_unix_timestamp(i64::try_from(entry.stored_at).ok()?).ok();
+        }
         let modified = std::fs::metadata(self.blob_path(digest))
             .and_then(|m| m.modified())
             .ok()?;
@@ -297,10 +438,43 @@ impl DiskCache {
     /// written meanwhile). Failures are logged, never fatal: the cache is an optimisation.
     pub fn flush(&self) {
         let now = now_secs();
+        self.write_pack();
+        let dir = self.packs_dir();
+        let packs_written = !lock(&self.packs).changed.is_empty();
+        flush_index(&self.packs, |_, e: &PackEntry| dir.join(&e.pack).is_file());
+        if packs_written {
+            self.remove_unindexed_packs();
+        }
         flush_index(&self.tags, |_, e: &TagEntry| {
             now.saturating_sub(e.stored_at) < TAG_RETENTION.as_secs()
         });
-        flush_index(&self.facts, |_, _: &ImageFacts| true);
+        // Entries of earlier versions were keyed by reference; only digest keys are read now.
+        flush_index(&self.facts, |k, _: &ImageFacts| k.starts_with("sha"));
+    }
+
+    /// Removes packs no index entry names (every blob in them was superseded), past the grace
+    /// time another run may need between writing a pack and indexing it.
+    fn remove_unindexed_packs(&self) {
+        let named: std::collections::HashSet<String> = lock(&self.packs)
+            .loaded
+            .iter()
+            .flat_map(|m| m.values().map(|e| e.pack.clone()))
+            .collect();
+        let Ok(entries) = std::fs::read_dir(self.packs_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > PACK_GRACE);
+            if name.ends_with(".pack") && !named.contains(&name) && old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
@@ -332,23 +506,99 @@ mod tests {
         DiskCache::open(dir, Duration::from_secs(ttl)).unwrap()
     }
 
+    fn packs(cache: &DiskCache) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(cache.packs_dir())
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
     #[test]
-    fn blobs_are_verified_on_read() {
+    fn a_runs_blobs_go_into_one_pack_verified_on_every_read() {
         let dir = tempfile::tempdir().unwrap();
         let cache = open(dir.path(), 60);
         assert!(cache.root().ends_with("v1"));
-        let d = Digest::sha256_of(b"content");
-        assert_eq!(cache.blob(&d), None);
-        cache.put_blob(&d, b"content");
-        assert_eq!(cache.blob(&d).as_deref(), Some(&b"content"[..]));
-        // Corrupt it: the entry is discarded, never trusted.
+        let blobs: Vec<(Digest, Vec<u8>)> = (0..3)
+            .map(|i| {
+                let b = format!("content {i}").into_bytes();
+                (Digest::sha256_of(&b), b)
+            })
+            .collect();
+        assert_eq!(cache.blob(&blobs[0].0), None);
+        for (d, b) in &blobs {
+            cache.put_blob(d, b);
+            cache.put_blob(d, b);
+        }
+        // Readable before the flush; nothing written yet.
+        assert_eq!(cache.blob(&blobs[1].0).as_deref(), Some(&blobs[1].1[..]));
+        assert!(packs(&cache).is_empty());
+        cache.flush();
+        let written = packs(&cache);
+        assert_eq!(written.len(), 1, "one pack for the run: {written:?}");
+        let again = open(dir.path(), 60);
+        for (d, b) in &blobs {
+            assert!(again.has_blob(d));
+            assert_eq!(again.blob(d).as_deref(), Some(&b[..]));
+            assert!(again.blob_time(d).is_some());
+        }
+        // Tampered with: the entry is discarded, never trusted.
+        let mut bytes = std::fs::read(&written[0]).unwrap();
+        bytes[0] ^= 0xff;
+        std::fs::write(&written[0], &bytes).unwrap();
+        let third = open(dir.path(), 60);
+        assert_eq!(third.blob(&blobs[0].0), None);
+        assert!(!third.has_blob(&blobs[0].0));
+        assert_eq!(third.blob(&blobs[1].0).as_deref(), Some(&blobs[1].1[..]));
+        let names: Vec<_> = std::fs::read_dir(cache.packs_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| n.ends_with(".pack")),
+            "no temp files are left behind: {names:?}"
+        );
+    }
+
+    #[test]
+    fn loose_blobs_of_earlier_versions_are_still_read_and_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path(), 60);
+        let d = Digest::sha256_of(b"loose");
+        std::fs::write(cache.blob_path(&d), b"loose").unwrap();
+        assert!(cache.has_blob(&d));
+        assert_eq!(cache.blob(&d).as_deref(), Some(&b"loose"[..]));
         std::fs::write(cache.blob_path(&d), b"tampered").unwrap();
         assert_eq!(cache.blob(&d), None);
         assert!(!cache.blob_path(&d).exists());
-        let left: Vec<_> = std::fs::read_dir(cache.root().join("blobs/sha256"))
+    }
+
+    #[test]
+    fn packs_no_index_names_are_removed_after_the_grace_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = open(dir.path(), 60);
+        private_dirs(&cache.packs_dir()).unwrap();
+        let orphan = cache.packs_dir().join("1-1-0.pack");
+        let young = cache.packs_dir().join("2-1-0.pack");
+        for p in [&orphan, &young] {
+            std::fs::write(p, b"stale").unwrap();
+        }
+        let old = SystemTime::now() - PACK_GRACE - Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(&orphan)
             .unwrap()
-            .collect();
-        assert!(left.is_empty(), "no temp files are left behind");
+            .set_modified(old)
+            .unwrap();
+        let d = Digest::sha256_of(b"kept");
+        cache.put_blob(&d, b"kept");
+        cache.flush();
+        let left = packs(&cache);
+        assert!(!left.contains(&orphan), "{left:?}");
+        assert!(left.contains(&young), "another run may still index it");
+        assert_eq!(left.len(), 2);
+        assert_eq!(open(dir.path(), 60).blob(&d).as_deref(), Some(&b"kept"[..]));
     }
 
     #[test]
@@ -391,7 +641,11 @@ mod tests {
         assert_eq!(mode(&cache.root().join("blobs/sha256")), 0o700);
         let d = Digest::sha256_of(b"secret config");
         cache.put_blob(&d, b"secret config");
-        assert_eq!(mode(&cache.blob_path(&d)), 0o600);
+        cache.flush();
+        assert_eq!(mode(&cache.packs_dir()), 0o700);
+        for pack in packs(&cache) {
+            assert_eq!(mode(&pack), 0o600);
+        }
         assert!(cache.blob_time(&d).is_some());
         // A version directory left wide by an older run is tightened; the user's own directory
         // is not touched.
@@ -433,17 +687,17 @@ mod tests {
             "a",
             OffsetDateTime::UNIX_EPOCH,
         );
-        cache.put_facts("k", &f);
+        cache.put_facts("sha256:k|", &f);
         cache.flush();
         let again = open(dir.path(), 60);
-        assert_eq!(again.facts("k"), Some(f.clone()));
+        assert_eq!(again.facts("sha256:k|"), Some(f.clone()));
         assert_eq!(again.facts("other"), None);
         let mut later = f.clone();
         later.collected_at = OffsetDateTime::now_utc();
-        again.put_facts("k", &later);
+        again.put_facts("sha256:k|", &later);
         assert!(again.facts.lock().unwrap().changed.is_empty());
         assert_eq!(
-            again.facts("k").unwrap().collected_at,
+            again.facts("sha256:k|").unwrap().collected_at,
             OffsetDateTime::UNIX_EPOCH
         );
     }

@@ -35,7 +35,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use imagefacts_model::discovery::{ImageUse, SecretRef};
 use imagefacts_model::facts::{ErrorKind, FactsError, FactsSource, ImageFacts, Step};
-use imagefacts_model::{ImageRef, Platform};
+use imagefacts_model::{Digest, ImageRef, Platform};
 use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient, RetryWindow};
 use time::OffsetDateTime;
 
@@ -295,6 +295,23 @@ impl Collector {
         }
         drop(stream);
         self.flush_cache();
+        // Each entry keeps its own spelling, and its usage moves in.
+        let finish = |mut f: ImageFacts, request: ImageRequest| {
+            f.reference = request.reference;
+            if let Some(usage) = request.usage {
+                facts::move_usage(&mut f, usage);
+            }
+            f
+        };
+        // Every request its own unit, in order (distinct references, the usual case): the
+        // entries are finished where they lie, in the same allocation (no second vector of them).
+        if slots.iter().enumerate().all(|(i, &u)| i == u) {
+            return Ok(done
+                .into_iter()
+                .zip(requests)
+                .map(|(f, request)| finish(f.expect("every unit was collected"), request))
+                .collect());
+        }
         // Hand each unit's facts to its last request without a copy; earlier ones get clones.
         let mut uses = vec![0usize; done.len()];
         for &u in &slots {
@@ -305,18 +322,13 @@ impl Collector {
             .zip(requests)
             .map(|(u, request)| {
                 uses[u] -= 1;
-                let mut f = if uses[u] == 0 {
+                let f = if uses[u] == 0 {
                     done[u].take()
                 } else {
                     done[u].clone()
                 }
                 .expect("every unit was collected");
-                // Each entry keeps its own spelling, and its usage moves in.
-                f.reference = request.reference;
-                if let Some(usage) = request.usage {
-                    facts::move_usage(&mut f, usage);
-                }
-                f
+                finish(f, request)
             })
             .collect())
     }
@@ -356,21 +368,38 @@ impl Collector {
             &image_options,
         )
         .await;
-        let cache_key = format!(
-            "{reference}|{}",
-            wanted.map(ToString::to_string).unwrap_or_default()
-        );
+        // The last good facts are kept per digest (and platform): one entry however many
+        // references name the image. A failed reference finds them through its pinned digest, the
+        // digest it resolved to before failing, or the cache's last tag answer.
+        let platform = wanted.map(ToString::to_string).unwrap_or_default();
+        let facts_key = |digest: &Digest| format!("{digest}|{platform}");
         match (f.error.get(), self.options.fallback) {
             (None, _) => {
-                if let (Some(disk), FactsSource::Registry) = (self.fetcher.disk(), f.source) {
-                    disk.put_facts(&cache_key, &f);
+                if let (Some(disk), FactsSource::Registry, Some(digest)) =
+                    (self.fetcher.disk(), f.source, &f.digest)
+                {
+                    disk.put_facts(&facts_key(digest), &f);
                 }
             }
             (Some(error), Fallback::Cached) => {
-                if let Some(mut cached) = self.fetcher.disk().and_then(|d| d.facts(&cache_key)) {
+                let cached = self.fetcher.disk().and_then(|disk| {
+                    let digest = f
+                        .digest
+                        .clone()
+                        .or_else(|| reference.digest().cloned())
+                        .or_else(|| disk.tag(&reference.to_string()).map(|t| t.digest))?;
+                    disk.facts(&facts_key(&digest))
+                });
+                if let Some(mut cached) = cached {
+                    // The facts of the image, told of this reference.
                     cached.source = FactsSource::Cache;
                     cached.fallback_reason = Some(error.clone());
                     cached.reference.clone_from(&request.reference);
+                    cached.registry = reference.registry().to_owned();
+                    cached.repository = reference.repository().to_owned();
+                    cached.tag = reference.tag().unwrap_or_default().to_owned();
+                    cached.tag_digest = None;
+                    cached.tag_drift = None;
                     return cached;
                 }
                 f = keep_what_was_obtained(f, request);

@@ -40,7 +40,8 @@ impl Algorithm {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest {
     algorithm: Algorithm,
-    hex: String,
+    /// Shared: one image's digests are cloned into every entry naming it.
+    hex: std::sync::Arc<str>,
 }
 
 /// Why a string is not a valid digest.
@@ -110,7 +111,7 @@ impl Digest {
         }
         Ok(Digest {
             algorithm,
-            hex: hex.to_owned(),
+            hex: hex.into(),
         })
     }
 
@@ -118,7 +119,7 @@ impl Digest {
     pub fn sha256_of(bytes: &[u8]) -> Digest {
         Digest {
             algorithm: Algorithm::Sha256,
-            hex: hex::encode(Sha256::digest(bytes)),
+            hex: hex::encode(Sha256::digest(bytes)).into(),
         }
     }
 
@@ -128,7 +129,7 @@ impl Digest {
             Algorithm::Sha256 => Digest::sha256_of(bytes),
             Algorithm::Sha512 => Digest {
                 algorithm: Algorithm::Sha512,
-                hex: hex::encode(Sha512::digest(bytes)),
+                hex: hex::encode(Sha512::digest(bytes)).into(),
             },
         }
     }

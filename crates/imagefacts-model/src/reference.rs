@@ -574,51 +574,49 @@ impl<'de> Deserialize<'de> for Reference {
 /// assert!(ImageRef::parse("nginx:").reference().is_err());
 /// ```
 #[derive(Clone)]
-pub struct ImageRef {
+pub struct ImageRef(std::sync::Arc<Parsed>);
+
+/// The spelling and its parse, shared by every clone (a reference travels from discovery through
+/// the request into its entry without being copied).
+struct Parsed {
     written: String,
-    /// Boxed: an `ImageRef` travels in every entry and error, and stays small.
-    parsed: Result<Box<Reference>, Box<ReferenceError>>,
+    parsed: Result<Reference, ReferenceError>,
 }
 
 impl ImageRef {
+    fn new(written: String, parsed: Result<Reference, ReferenceError>) -> ImageRef {
+        ImageRef(std::sync::Arc::new(Parsed { written, parsed }))
+    }
+
     /// `written`, parsed.
     pub fn parse(written: &str) -> ImageRef {
-        ImageRef {
-            written: written.to_owned(),
-            parsed: Reference::parse(written).map(Box::new).map_err(Box::new),
-        }
+        ImageRef::new(written.to_owned(), Reference::parse(written))
     }
 
     /// A parsed reference, spelled in its normalised form.
     pub fn normalised(reference: Reference) -> ImageRef {
-        ImageRef {
-            written: reference.to_string(),
-            parsed: Ok(Box::new(reference)),
-        }
+        ImageRef::new(reference.to_string(), Ok(reference))
     }
 
     /// `reference` as it was spelled (`written` must be a spelling of it).
     pub fn spelled(written: String, reference: Reference) -> ImageRef {
-        ImageRef {
-            written,
-            parsed: Ok(Box::new(reference)),
-        }
+        ImageRef::new(written, Ok(reference))
     }
 
     /// The spelling.
     pub fn as_str(&self) -> &str {
-        &self.written
+        &self.0.written
     }
 
     /// The parsed reference, or why the spelling is not one.
     pub fn reference(&self) -> Result<&Reference, &ReferenceError> {
-        self.parsed.as_deref().map_err(|e| &**e)
+        self.0.parsed.as_ref()
     }
 
     /// The same reference spelled `written` (another spelling of it).
     pub fn respelled(&self, written: &str) -> ImageRef {
-        match &self.parsed {
-            Ok(r) => ImageRef::spelled(written.to_owned(), (**r).clone()),
+        match &self.0.parsed {
+            Ok(r) => ImageRef::spelled(written.to_owned(), r.clone()),
             Err(_) => ImageRef::parse(written),
         }
     }
@@ -626,7 +624,7 @@ impl ImageRef {
 
 impl PartialEq for ImageRef {
     fn eq(&self, other: &ImageRef) -> bool {
-        self.written == other.written
+        self.0.written == other.0.written
     }
 }
 
@@ -634,25 +632,25 @@ impl Eq for ImageRef {}
 
 impl PartialEq<str> for ImageRef {
     fn eq(&self, other: &str) -> bool {
-        self.written == other
+        self.0.written == other
     }
 }
 
 impl PartialEq<&str> for ImageRef {
     fn eq(&self, other: &&str) -> bool {
-        self.written == *other
+        self.0.written == *other
     }
 }
 
 impl PartialEq<String> for ImageRef {
     fn eq(&self, other: &String) -> bool {
-        &self.written == other
+        &self.0.written == other
     }
 }
 
 impl std::hash::Hash for ImageRef {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.written.hash(state);
+        self.0.written.hash(state);
     }
 }
 
@@ -664,25 +662,25 @@ impl PartialOrd for ImageRef {
 
 impl Ord for ImageRef {
     fn cmp(&self, other: &ImageRef) -> std::cmp::Ordering {
-        self.written.cmp(&other.written)
+        self.0.written.cmp(&other.0.written)
     }
 }
 
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.written)
+        f.write_str(&self.0.written)
     }
 }
 
 impl fmt::Debug for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ImageRef({:?})", self.written)
+        write!(f, "ImageRef({:?})", self.0.written)
     }
 }
 
 impl Serialize for ImageRef {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.written)
+        serializer.serialize_str(&self.0.written)
     }
 }
 

@@ -30,7 +30,9 @@ struct ImageAcc {
     reference: Option<ImageRef>,
     aliases: BTreeSet<String>,
     /// By workload container: the pods, and whether the owner was inferred.
-    workloads: BTreeMap<WorkloadKey, (BTreeSet<String>, bool)>,
+    /// (A list merged when finished, not a map: most images have one or two users, and a map's
+    /// first node costs about 1.5 KiB.)
+    workloads: Vec<(WorkloadKey, Vec<String>, bool)>,
     running: BTreeMap<(Digest, RunningDigestKind, Option<String>), BTreeSet<String>>,
     failures: BTreeSet<PullFailure>,
     secrets: BTreeSet<SecretRef>,
@@ -152,12 +154,14 @@ impl Normaliser {
     }
 }
 
-pub(super) fn build(x: Extractor) -> Discovery {
+pub(super) fn build(mut x: Extractor) -> Discovery {
+    // Each record is dropped once its images are counted, while the images grow.
+    let records = std::mem::take(&mut x.workloads);
     let owners = Owners::new(&x.metas);
     let mut images: BTreeMap<String, ImageAcc> = BTreeMap::new();
     let mut normaliser = Normaliser::default();
-    for w in &x.workloads {
-        add_workload(&x, &owners, &mut normaliser, &mut images, w);
+    for w in records {
+        add_workload(&x, &owners, &mut normaliser, &mut images, &w);
     }
     let held = NodeHoldings::new(&x.node_images);
     let images = images
@@ -293,19 +297,31 @@ fn add_workload(
             acc.aliases.insert(image.to_owned());
         }
         acc.reference.get_or_insert(key);
-        let (pods, inferred) = acc
-            .workloads
-            .entry((
-                ns.to_owned(),
-                top_kind.to_owned(),
-                top_name.to_owned(),
-                c.name.clone(),
-                c.container_type,
-            ))
-            .or_default();
-        *inferred |= top.inferred;
+        let same = |k: &WorkloadKey| {
+            k.0 == ns
+                && k.1 == top_kind
+                && k.2 == top_name
+                && k.3 == c.name
+                && k.4 == c.container_type
+        };
+        // The pods of one workload usually come one after another: merged on the way.
+        let entry = match acc.workloads.last_mut() {
+            Some(last) if same(&last.0) => last,
+            _ => {
+                let key = (
+                    ns.to_owned(),
+                    top_kind.to_owned(),
+                    top_name.to_owned(),
+                    c.name.clone(),
+                    c.container_type,
+                );
+                acc.workloads.push((key, Vec::new(), false));
+                acc.workloads.last_mut().expect("just pushed")
+            }
+        };
+        entry.2 |= top.inferred;
         if w.in_cluster {
-            pods.insert(meta.name.clone());
+            entry.1.push(meta.name.clone());
         }
         acc.secrets.extend(secrets.iter().cloned());
         if let Some(p) = platform {
@@ -347,8 +363,13 @@ fn finish_image(acc: ImageAcc) -> ImageUse {
         .iter()
         .map(|a| image.reference.respelled(a))
         .collect();
-    image.workloads = acc
-        .workloads
+    let mut workloads: BTreeMap<WorkloadKey, (BTreeSet<String>, bool)> = BTreeMap::new();
+    for (key, pods, inferred) in acc.workloads {
+        let (all, any_inferred) = workloads.entry(key).or_default();
+        all.extend(pods);
+        *any_inferred |= inferred;
+    }
+    image.workloads = workloads
         .into_iter()
         .map(
             |((namespace, kind, name, container, container_type), (pods, inferred))| WorkloadRef {
