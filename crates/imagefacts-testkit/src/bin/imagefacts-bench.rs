@@ -27,7 +27,10 @@ use imagefacts_testkit::{AccessLogEntry, ImageSpec, OciLayout, Registry, Registr
 const CASES: [&str; 5] = ["shared", "distinct", "tags", "memory", "bundle"];
 
 /// The `Accept` header the curl floor sends for manifests.
-const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+/// The `Accept` list imagefacts sends for a manifest (`imagefacts_model::media_type::
+/// MANIFEST_ACCEPT`): the floor makes the same requests, indexes and manifest lists accepted as a
+/// correct client must.
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// Transfers in flight for the curl floor (imagefacts' default `--concurrency`).
 const CURL_PARALLEL: usize = 16;
