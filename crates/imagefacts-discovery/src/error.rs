@@ -70,6 +70,16 @@ pub enum DiscoverError {
         source: Box<kube::Error>,
     },
 
+    /// The kubeconfig's `exec` credential plugin (EKS `aws eks get-token`, GKE
+    /// `gke-gcloud-auth-plugin`, kubelogin, ...) could not be run or failed.
+    #[error("the kubeconfig's credential plugin {command} failed: {detail}")]
+    ExecPlugin {
+        /// The plugin command, as the kubeconfig names it.
+        command: String,
+        /// What happened (its exit status and the first line it printed on stderr).
+        detail: String,
+    },
+
     /// The API server rejected the credentials (401): every other request would fail too.
     #[error("the API server at {server} rejected the credentials ({verb} {resource}): {message}")]
     Unauthorized {

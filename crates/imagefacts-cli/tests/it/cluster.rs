@@ -100,3 +100,88 @@ fn collect_from_a_live_cluster_uses_each_pods_pull_secret() {
             .any(|r| r.path_only() == "/api/v1/namespaces/shop/secrets/regcred")
     );
 }
+
+/// A kubeconfig whose user is an `exec` credential plugin (as EKS, GKE and kubelogin users have):
+/// the plugin's ExecCredential token authenticates `list`; a failing plugin is a one-line error
+/// naming it.
+#[test]
+fn an_exec_credential_plugin_authenticates_and_a_failing_one_is_named() {
+    let api = ScriptedServer::start(|req: &Request| {
+        if req.header("authorization") != Some("Bearer token-from-the-plugin") {
+            return Reply::new(401).json(&json!({"kind": "Status", "apiVersion": "v1",
+                "status": "Failure", "reason": "Unauthorized", "code": 401}));
+        }
+        match req.path_only() {
+            "/api/v1/namespaces" => list("NamespaceList", vec![json!({"metadata": {"name": "shop"}})]),
+            "/api/v1/namespaces/shop/pods" => list(
+                "PodList",
+                vec![json!({"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "web-1", "namespace": "shop"},
+                    "spec": {"containers": [{"name": "c", "image": "registry.example/shop/web:1"}]}})],
+            ),
+            p if p.starts_with("/api") => list("List", vec![]),
+            _ => Reply::new(404),
+        }
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let script = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let good = script(
+        "get-token",
+        r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"token-from-the-plugin"}}'"#,
+    );
+    let bad = script(
+        "broken-plugin",
+        "echo 'cannot reach the identity provider' >&2; exit 3",
+    );
+    let kubeconfig = |command: &std::path::Path| {
+        let path = dir.path().join(format!(
+            "kubeconfig-{}",
+            command.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {}\n\
+                 users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n\
+                 contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n",
+                api.url(),
+                command.display()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let run = imagefacts(&[
+        "list",
+        "--kubeconfig",
+        kubeconfig(&good).to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let found: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        found["images"][0]["reference"],
+        "registry.example/shop/web:1"
+    );
+
+    let run = imagefacts(&["list", "--kubeconfig", kubeconfig(&bad).to_str().unwrap()]);
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    let first = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error"))
+        .unwrap_or_default();
+    assert!(
+        first.contains("broken-plugin"),
+        "names the plugin: {}",
+        run.stderr
+    );
+}

@@ -109,9 +109,19 @@ pub(crate) async fn discover_cluster_with(
     }
     let config = load_config(options).await?;
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|source| DiscoverError::Client {
-        server: server.clone(),
-        source: Box::new(source),
+    let plugin = config
+        .auth_info
+        .exec
+        .as_ref()
+        .and_then(|e| e.command.clone());
+    let client = Client::try_from(config).map_err(|source| {
+        match (plugin, exec_plugin_failure(&source)) {
+            (Some(command), Some(detail)) => DiscoverError::ExecPlugin { command, detail },
+            _ => DiscoverError::Client {
+                server: server.clone(),
+                source: Box::new(source),
+            },
+        }
     })?;
     let api = Api {
         client,
@@ -484,6 +494,35 @@ async fn load_config(options: &ClusterOptions) -> Result<Config, DiscoverError> 
     };
     config.apply_debug_overrides();
     Ok(config)
+}
+
+/// What went wrong with the kubeconfig's exec credential plugin, when `e` is about it: one
+/// line, with the plugin's own first line of stderr escaped (its whole output is the plugin's to
+/// show).
+fn exec_plugin_failure(e: &kube::Error) -> Option<String> {
+    use kube::client::AuthError;
+    let kube::Error::Auth(auth) = e else {
+        return None;
+    };
+    Some(match auth {
+        AuthError::AuthExecStart(io) => format!("it cannot be started: {io}"),
+        AuthError::AuthExecRun { out, .. } => {
+            let said = String::from_utf8_lossy(&out.stderr);
+            match said.lines().map(str::trim).find(|l| !l.is_empty()) {
+                Some(line) => format!(
+                    "it failed ({}): {}",
+                    out.status,
+                    imagefacts_model::text::printable(line)
+                ),
+                None => format!("it failed ({})", out.status),
+            }
+        }
+        AuthError::AuthExecParse(_) | AuthError::ExecPluginFailed => {
+            "it did not print an ExecCredential with a status".to_owned()
+        }
+        AuthError::AuthExec(detail) => imagefacts_model::text::printable(detail).into_owned(),
+        _ => return None,
+    })
 }
 
 /// `$KUBECONFIG` as set, else `~/.kube/config` when it exists.
