@@ -146,6 +146,8 @@ pub struct DiskCache {
     facts: Mutex<Index<ImageFacts>>,
     packs: Mutex<Index<PackEntry>>,
     pending: Mutex<Pending>,
+    /// Whether loose blobs of earlier versions are there to be read (when not, none is looked for).
+    loose: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -215,7 +217,12 @@ impl DiskCache {
             path: root.clone(),
             source,
         })?;
+        let loose = ["sha256", "sha512"].iter().any(|alg| {
+            std::fs::read_dir(root.join("blobs").join(alg))
+                .is_ok_and(|mut entries| entries.next().is_some())
+        });
         Ok(DiskCache {
+            loose,
             tags: Mutex::new(Index::new(root.join("tags.json"))),
             facts: Mutex::new(Index::new(root.join("facts.json"))),
             packs: Mutex::new(Index::new(root.join("packs.json"))),
@@ -265,6 +272,9 @@ impl DiskCache {
                 }
             }
         }
+        if !self.loose {
+            return None;
+        }
         let path = self.blob_path(digest);
         let bytes = std::fs::read(&path).ok()?;
         if digest.matches(&bytes) {
@@ -295,7 +305,7 @@ impl DiskCache {
     pub fn has_blob(&self, digest: &Digest) -> bool {
         lock(&self.pending).index.contains_key(digest)
             || lock(&self.packs).get(&digest.to_string()).is_some()
-            || self.blob_path(digest).is_file()
+            || (self.loose && self.blob_path(digest).is_file())
     }
 
     /// Stores verified content under its digest (kept for the next pack). Failures are logged,
@@ -377,6 +387,9 @@ impl DiskCache {
         let packed = lock(&self.packs).get(&digest.to_string());
         if let Some(entry) = packed {
             return OffsetDateTime::from_unix_timestamp(i64::try_from(entry.stored_at).ok()?).ok();
+        }
+        if !self.loose {
+            return None;
         }
         let modified = std::fs::metadata(self.blob_path(digest))
             .and_then(|m| m.modified())
@@ -564,9 +577,14 @@ mod tests {
     #[test]
     fn loose_blobs_of_earlier_versions_are_still_read_and_verified() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = open(dir.path(), 60);
         let d = Digest::sha256_of(b"loose");
-        std::fs::write(cache.blob_path(&d), b"loose").unwrap();
+        let empty = open(dir.path(), 60);
+        std::fs::write(empty.blob_path(&d), b"loose").unwrap();
+        assert!(
+            !empty.has_blob(&d),
+            "an empty loose directory is never looked in"
+        );
+        let cache = open(dir.path(), 60);
         assert!(cache.has_blob(&d));
         assert_eq!(cache.blob(&d).as_deref(), Some(&b"loose"[..]));
         std::fs::write(cache.blob_path(&d), b"tampered").unwrap();
