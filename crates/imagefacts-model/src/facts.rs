@@ -587,16 +587,6 @@ impl Failure {
     pub fn is_none(&self) -> bool {
         self.0.is_none()
     }
-
-    /// Records `error` (replacing any earlier one).
-    pub fn set(&mut self, error: FactsError) {
-        self.0 = Some(error);
-    }
-
-    /// The error's class, when there is one.
-    pub fn kind(&self) -> Option<ErrorKind> {
-        self.0.as_ref().map(|e| e.kind)
-    }
 }
 
 impl From<FactsError> for Failure {

@@ -67,6 +67,14 @@ fn cold_run_distinct_images() {
     assert!(log.iter().all(|e| e.status == 200), "{log:#?}");
 }
 
+/// The registry's flags with a cache directory of the test's own (kept while the guard lives).
+fn with_cache(reg: &Registry) -> (tempfile::TempDir, Vec<String>) {
+    let cache = tempfile::tempdir().unwrap();
+    let mut flags = reg.imagefacts_args();
+    flags.extend(["--cache-dir".to_owned(), cache.path().display().to_string()]);
+    (cache, flags)
+}
+
 fn sources(run: &crate::support::Run) -> Vec<String> {
     run.facts()
         .iter()
@@ -84,9 +92,7 @@ fn shared_digests_are_fetched_once_and_warm_runs_only_revalidate() {
     const N: usize = 8;
     let reg = Registry::start(RegistryKind::Plain).unwrap();
     let refs = push_images(&reg, N, false);
-    let cache = tempfile::tempdir().unwrap();
-    let mut flags = reg.imagefacts_args();
-    flags.extend(["--cache-dir".to_owned(), cache.path().display().to_string()]);
+    let (_cache, flags) = with_cache(&reg);
     reg.clear_access_log();
     let cold = inspect(&flags, &refs);
     assert_eq!(cold.status, 0, "{}", cold.stderr);
@@ -190,9 +196,7 @@ fn repositories_times_tags_cost_about_one_request_per_reference() {
             refs.push(format!("{}/grid/repo{r}:t{t}", reg.host()));
         }
     }
-    let cache = tempfile::tempdir().unwrap();
-    let mut flags = reg.imagefacts_args();
-    flags.extend(["--cache-dir".to_owned(), cache.path().display().to_string()]);
+    let (_cache, flags) = with_cache(&reg);
     reg.clear_access_log();
     let cold = inspect(&flags, &refs);
     assert_eq!(cold.status, 0, "{}", cold.stderr);
