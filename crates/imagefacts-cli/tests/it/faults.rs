@@ -503,3 +503,55 @@ fn retry_after_is_waited_only_within_the_images_retry_time() {
     // Four waits of 2 s without the retry time.
     assert!(took < Duration::from_secs(6), "{took:?}");
 }
+
+/// A config whose values Go's types would refuse (a `created` that is not RFC 3339, port and
+/// volume maps holding strings, a lowercase `t` in a time): the entry still decodes with
+/// upstream's Go types (`run.facts()` checks every file that way), the bad time left out.
+#[test]
+fn config_values_go_would_refuse_are_normalised() {
+    for (created, want) in [
+        (json!("yesterday"), Value::Null),
+        (
+            json!("2024-05-01t12:00:00.5+02:00"),
+            json!("2024-05-01T12:00:00.5+02:00"),
+        ),
+        (json!(12345), Value::Null),
+    ] {
+        let config = json!({"architecture": "amd64", "os": "linux", "created": created,
+            "config": {"ExposedPorts": {"80/tcp": "x", "53/udp": null}, "Volumes": {"/data": 1}}})
+        .to_string()
+        .into_bytes();
+        let manifest = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+            "layers": []})
+        .to_string()
+        .into_bytes();
+        let config_path = format!("/v2/app/blobs/{}", sha256(&config));
+        let server = ScriptedServer::start(move |req: &Request| match req.path_only() {
+            "/v2/app/manifests/1" => Reply::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .body(manifest.clone()),
+            p if p == config_path => Reply::new(200).body(config.clone()),
+            _ => Reply::new(404),
+        })
+        .unwrap();
+        let run = run_app(&server, &[]);
+        let f = &run.facts()[0];
+        if f.get("error").is_some() {
+            // A config Go could not read is refused as malformed, never passed on.
+            assert_eq!(f["errorDetail"]["kind"], "invalidManifest", "{f}");
+            continue;
+        }
+        assert_eq!(run.status, 0, "{}", run.stderr);
+        assert_eq!(
+            f.get("created").cloned().unwrap_or(Value::Null),
+            want,
+            "{f}"
+        );
+        assert_eq!(
+            f["config"]["exposedPorts"],
+            json!({"80/tcp": {}, "53/udp": {}})
+        );
+        assert_eq!(f["config"]["volumes"], json!({"/data": {}}));
+    }
+}
