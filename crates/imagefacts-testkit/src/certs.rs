@@ -1,5 +1,7 @@
 //! Test certificates made with the `openssl` CLI: a per-registry CA and server certificate (ECDSA
-//! P-256, fast to generate) and a self-signed RSA certificate whose key signs the registry tokens.
+//! P-256, fast to generate), a separate client CA with one client certificate (for mutual TLS), and a
+//! self-signed RSA certificate whose key signs the registry tokens. Private keys are PKCS#8 PEM
+//! (`-----BEGIN PRIVATE KEY-----`, what OpenSSL 3 writes), which Go, OpenSSL and rustls all accept.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,6 +27,18 @@ pub(crate) struct SignerFiles {
     /// Self-signed RSA certificate (PEM), the registry's `rootcertbundle` and the JWT `x5c`.
     pub(crate) cert: PathBuf,
     /// Its RSA private key (PKCS#8 PEM).
+    pub(crate) key: PathBuf,
+}
+
+/// Files of a client identity for mutual TLS: a client CA of its own (not the server's CA) and a client
+/// certificate it signed.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientFiles {
+    /// The client CA certificate (PEM): the registry's `http.tls.clientcas`.
+    pub(crate) ca_crt: PathBuf,
+    /// The client certificate (PEM), `extendedKeyUsage=clientAuth` (Go's server requires it).
+    pub(crate) cert: PathBuf,
+    /// Its private key (ECDSA P-256, PKCS#8 PEM).
     pub(crate) key: PathBuf,
 }
 
@@ -128,6 +142,91 @@ pub fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
         server_crt: dir.join("server.crt"),
         server_key: dir.join("server.key"),
         cert_dir,
+    })
+}
+
+/// Generates a client CA and a client certificate (CN `imagefacts-test-client`) into `dir`.
+pub(crate) fn generate_client_identity(dir: &Path) -> anyhow::Result<ClientFiles> {
+    std::fs::create_dir_all(dir)?;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "client-ca.key",
+            "-out",
+            "client-ca.crt",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=imagefacts test client CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    )?;
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            "/CN=imagefacts-test-client",
+        ],
+    )?;
+    std::fs::write(
+        dir.join("client.ext"),
+        "basicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=clientAuth\n",
+    )?;
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "client-ca.crt",
+            "-CAkey",
+            "client-ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.crt",
+            "-days",
+            "3650",
+            "-extfile",
+            "client.ext",
+        ],
+    )?;
+    let key = dir.join("client.key");
+    let key_pem = std::fs::read_to_string(&key).context("reading client key")?;
+    if !key_pem.starts_with("-----BEGIN PRIVATE KEY-----") {
+        bail!(
+            "openssl did not write the client key as PKCS#8: {}",
+            key.display()
+        );
+    }
+    Ok(ClientFiles {
+        ca_crt: dir.join("client-ca.crt"),
+        cert: dir.join("client.crt"),
+        key,
     })
 }
 

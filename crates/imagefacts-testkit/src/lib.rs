@@ -3,9 +3,11 @@
 //! Everything here is synchronous and meant for `#[test]` functions that drive the `imagefacts` CLI as a
 //! subprocess:
 //!
-//! - [`Registry`]: a real local `docker-registry` (CNCF distribution 2.8) process in one of three
+//! - [`Registry`]: a real local `docker-registry` (CNCF distribution 2.8) process in one of four
 //!   variants ([`RegistryKind`]): plain HTTP, TLS + htpasswd basic auth, TLS + bearer-token auth served
-//!   by an in-process token server. Its access log is parsed into [`AccessLogEntry`] values.
+//!   by an in-process token server (several users, OAuth2 identity tokens, a log of who asked:
+//!   [`TokenGrant`]), and TLS requiring a client certificate (mutual TLS). Its access log is parsed
+//!   into [`AccessLogEntry`] values.
 //!   [`Registry::seed`] writes images straight into its storage (fast, no access-log lines).
 //! - [`OciLayout`] / [`ImageSpec`]: deterministic OCI image layouts (images, indexes, buildkit-style
 //!   attestation manifests) written without docker or umoci.
@@ -49,6 +51,7 @@ pub use skopeo::{
     push_with_digest, skopeo, skopeo_inspect, skopeo_inspect_config,
     skopeo_inspect_config_platform, skopeo_inspect_raw,
 };
+pub use token::{Grant, TokenGrant};
 pub use troubleshoot::{
     FixtureFormat, FixtureImages, TroubleshootLayout, write_troubleshoot_bundle,
 };

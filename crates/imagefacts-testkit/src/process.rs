@@ -49,6 +49,7 @@ struct LogShared {
 pub(crate) struct Process {
     port: u16,
     ca: Option<PathBuf>,
+    client: Option<(PathBuf, PathBuf)>,
     child: Option<Child>,
     stdin: Option<ChildStdin>,
     reader: Option<JoinHandle<()>>,
@@ -59,10 +60,12 @@ pub(crate) struct Process {
 
 impl Process {
     /// Spawns `docker-registry serve CONFIG` on `port` under a supervisor shell and waits until it
-    /// answers; on failure everything started is stopped again.
+    /// answers; on failure everything started is stopped again. Probes verify the server against
+    /// `ca` (TLS) and present `client` (certificate, key) when the registry wants a client certificate.
     pub(crate) fn start(
         port: u16,
         ca: Option<PathBuf>,
+        client: Option<(PathBuf, PathBuf)>,
         config_path: &Path,
         stderr_path: &Path,
         pid_path: &Path,
@@ -70,6 +73,7 @@ impl Process {
         let mut process = Process {
             port,
             ca,
+            client,
             child: None,
             stdin: None,
             reader: None,
@@ -189,7 +193,7 @@ wait "$pid"
                 s.read_to_end(&mut out)?;
                 out
             }
-            Some(ca) => tls_probe(&self.host(), ca, &request)?,
+            Some(ca) => tls_probe(&self.host(), ca, self.client.as_ref(), &request)?,
         };
         let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
         if text.starts_with("http/1.") && text.contains("docker-distribution-api-version") {
@@ -351,18 +355,28 @@ pub(crate) fn parse_access_log_line(line: &str) -> Option<AccessLogEntry> {
     })
 }
 
-/// Runs `openssl s_client` as a minimal TLS client, sending `request` and returning the answer.
-fn tls_probe(host: &str, ca: &Path, request: &str) -> anyhow::Result<Vec<u8>> {
-    let mut child = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            host,
-            "-quiet",
-            "-verify_return_error",
-            "-CAfile",
-        ])
-        .arg(ca)
+/// Runs `openssl s_client` as a minimal TLS client (presenting `client` = (certificate, key) if
+/// given), sending `request` and returning the answer.
+fn tls_probe(
+    host: &str,
+    ca: &Path,
+    client: Option<&(PathBuf, PathBuf)>,
+    request: &str,
+) -> anyhow::Result<Vec<u8>> {
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-connect",
+        host,
+        "-quiet",
+        "-verify_return_error",
+        "-CAfile",
+    ])
+    .arg(ca);
+    if let Some((cert, key)) = client {
+        cmd.arg("-cert").arg(cert).arg("-key").arg(key);
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
