@@ -215,9 +215,24 @@ pub struct InspectArgs {
 /// How registries are reached.
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
-    /// Credentials in docker config.json format (`auths.<host>.auth`).
-    #[arg(long, value_name = "PATH", env = "REGISTRY_AUTH_FILE")]
+    /// Credentials in docker config.json format (`auths`, `credHelpers`, `credsStore`), asked
+    /// before every other source.
+    #[arg(long, value_name = "PATH")]
     pub authfile: Option<PathBuf>,
+
+    /// USER:PASS for REGISTRY (the password may hold ':'), asked before every other source
+    /// (repeatable). Without `REGISTRY=`, for the one registry the images come from.
+    #[arg(long = "creds", value_name = "[REGISTRY=]USER:PASS", value_parser = CredsArg::parse)]
+    pub creds: Vec<CredsArg>,
+
+    /// Read no credential file on your own (docker config.json, containers auth.json):
+    /// only --authfile, --creds and the pods' pull secrets.
+    #[arg(long)]
+    pub no_default_credentials: bool,
+
+    /// How long a credential helper (docker-credential-NAME) may take.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub credential_helper_timeout: Duration,
 
     /// PEM CA bundle trusted beside the system roots (repeatable).
     #[arg(long = "ca-file", value_name = "PATH")]
@@ -238,6 +253,79 @@ pub struct RegistryArgs {
     /// Per-request timeout (e.g. 30s, 2m).
     #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Duration,
+}
+
+/// One `--creds` value. Its `Debug` never shows the password, and a malformed value is kept
+/// (`valid: false`) to be refused later without quoting it, as clap would.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CredsArg {
+    /// The registry it is for, when named.
+    pub registry: Option<String>,
+    /// User name.
+    pub username: String,
+    /// Password (may contain `:`).
+    pub password: String,
+    /// Whether the value had the `[REGISTRY=]USER:PASS` shape.
+    pub valid: bool,
+}
+
+impl std::fmt::Debug for CredsArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredsArg")
+            .field("registry", &self.registry)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("valid", &self.valid)
+            .finish()
+    }
+}
+
+impl CredsArg {
+    /// Parses `[REGISTRY=]USER:PASS`. `REGISTRY=` is taken as such when it is a host name with
+    /// a dot, `localhost` or an IP address, optionally with a port. Never fails: clap would
+    /// quote the value (a password) in its error.
+    fn parse(value: &str) -> Result<CredsArg, std::convert::Infallible> {
+        let (registry, rest) = match value.split_once('=') {
+            Some((host, rest)) if looks_like_registry(host) => (Some(host.to_owned()), rest),
+            _ => (None, value),
+        };
+        Ok(match rest.split_once(':').filter(|(u, _)| !u.is_empty()) {
+            Some((username, password)) => CredsArg {
+                registry,
+                username: username.to_owned(),
+                password: password.to_owned(),
+                valid: true,
+            },
+            None => CredsArg {
+                registry: None,
+                username: String::new(),
+                password: String::new(),
+                valid: false,
+            },
+        })
+    }
+}
+
+fn looks_like_registry(s: &str) -> bool {
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((h, p)) => (h, p.strip_prefix(':')),
+            None => return false,
+        }
+    } else {
+        match s.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (s, None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let host_ok = s.starts_with('[')
+        || (!host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && (host.contains('.') || host == "localhost"));
+    port_ok && host_ok
 }
 
 /// How images are collected.
@@ -363,6 +451,45 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creds_values() {
+        let c = |v: &str| {
+            let got = CredsArg::parse(v).unwrap();
+            if got.valid {
+                Ok(got)
+            } else {
+                Err(format!("{got:?}"))
+            }
+        };
+        let got = c("127.0.0.1:5000=alice:pa:ss=w").unwrap();
+        assert_eq!(got.registry.as_deref(), Some("127.0.0.1:5000"));
+        assert_eq!(
+            (got.username.as_str(), got.password.as_str()),
+            ("alice", "pa:ss=w")
+        );
+        let got = c("alice:pa=ss").unwrap();
+        assert_eq!(got.registry, None);
+        assert_eq!(got.password, "pa=ss");
+        assert_eq!(c("alice:123=x").unwrap().registry, None);
+        assert_eq!(
+            c("ghcr.io=me:tok").unwrap().registry.as_deref(),
+            Some("ghcr.io")
+        );
+        assert_eq!(
+            c("localhost=me:tok").unwrap().registry.as_deref(),
+            Some("localhost")
+        );
+        assert_eq!(
+            c("[::1]:5000=me:t").unwrap().registry.as_deref(),
+            Some("[::1]:5000")
+        );
+        assert_eq!(c("me:").unwrap().password, "");
+        let err = c("hunter2").unwrap_err();
+        assert!(!err.contains("hunter2"));
+        assert!(c(":pw").is_err());
+        assert!(!format!("{:?}", c("a:hunter2").unwrap()).contains("hunter2"));
+    }
 
     #[test]
     fn durations() {

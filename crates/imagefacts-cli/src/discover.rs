@@ -1,8 +1,6 @@
 //! `imagefacts list` and `imagefacts collect`: discovery from a live cluster, a support bundle or
 //! manifest files, then (for collect) the facts of every image found.
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
 use imagefacts_bundle::Bundle;
 use imagefacts_discovery::{
@@ -11,7 +9,6 @@ use imagefacts_discovery::{
 };
 use imagefacts_engine::ImageRequest;
 use imagefacts_model::discovery::DiscoveryError;
-use imagefacts_registry::{CredentialSource, DockerConfig};
 
 use crate::Outcome;
 use crate::args::{CollectCmdArgs, ListArgs, ListFormat, SourceArgs};
@@ -176,25 +173,6 @@ pub(crate) fn discovery_error_line(e: &DiscoveryError) -> String {
     imagefacts_model::text::printable(&format!("{place}{}", e.message)).into_owned()
 }
 
-/// Credentials from the pull secrets discovery read (live cluster only), by secret.
-pub(crate) fn pull_secret_credentials(found: &Discovered) -> crate::inspect::PullSecretCredentials {
-    found
-        .pull_secrets
-        .iter()
-        .filter_map(|(secret, bytes)| {
-            let origin =
-                std::path::PathBuf::from(format!("secret {}/{}", secret.namespace, secret.name));
-            match DockerConfig::parse(bytes, &origin) {
-                Ok(c) => Some((secret.clone(), Arc::new(c) as Arc<dyn CredentialSource>)),
-                Err(e) => {
-                    tracing::warn!("{e}");
-                    None
-                }
-            }
-        })
-        .collect()
-}
-
 /// Facts for every image `found` lists (the `collect` pipeline), with its discovery errors and
 /// the cluster's platforms. The images' usage moves into the facts (`found` keeps no images).
 pub(crate) async fn facts_of(
@@ -206,7 +184,7 @@ pub(crate) async fn facts_of(
         .into_iter()
         .map(ImageRequest::discovered)
         .collect();
-    let extra = pull_secret_credentials(found);
+    let extra = crate::credentials::pull_secret_credentials(found);
     let mut file = collect_facts(registry, collect, requests, extra).await?;
     file.cluster_platforms = found.discovery.cluster_platforms.clone();
     file.discovery_errors = found.discovery.errors.clone();

@@ -5,29 +5,21 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use imagefacts_engine::{CollectOptions, Collector, Fallback, ImageRequest};
 use imagefacts_model::facts::FactsFile;
-use imagefacts_registry::{
-    Anonymous, ClientConfig, CredentialSource, DockerConfig, RegistryClient, RetryPolicy,
-};
+use imagefacts_registry::{ClientConfig, CredentialSource, RegistryClient, RetryPolicy};
 use time::OffsetDateTime;
 
 use crate::Outcome;
 use crate::args::{CollectArgs, FallbackArg, InspectArgs, RegistryArgs};
+use crate::credentials::{PullSecretCredentials, run_credentials};
 use crate::output::write_output_with;
 use crate::progress::Reporter;
 
-/// Credentials of the pull secrets discovery read, by secret.
-pub(crate) type PullSecretCredentials =
-    std::collections::BTreeMap<imagefacts_model::discovery::SecretRef, Arc<dyn CredentialSource>>;
-
-/// Builds the shared registry client from the command line.
+/// Builds the shared registry client from the command line, asking `credentials` first.
 pub(crate) fn registry_client(
     args: &RegistryArgs,
+    credentials: Arc<dyn CredentialSource>,
     reporter: Arc<Reporter>,
 ) -> anyhow::Result<RegistryClient> {
-    let credentials: Arc<dyn CredentialSource> = match &args.authfile {
-        Some(path) => Arc::new(DockerConfig::load(path)?),
-        None => Arc::new(Anonymous),
-    };
     let config = ClientConfig {
         ca_files: args.ca_files.clone(),
         insecure_registries: args.insecure_registries.clone(),
@@ -83,11 +75,15 @@ pub(crate) async fn collect_facts(
     requests: Vec<ImageRequest>,
     pull_secrets: PullSecretCredentials,
 ) -> anyhow::Result<FactsFile> {
+    let credentials = run_credentials(registry, &requests)?;
     let reporter = Arc::new(Reporter::new(collect.progress));
-    let client = registry_client(registry, reporter.clone())?;
-    let collector = Collector::new(client, collect_options(collect))?
+    let client = registry_client(registry, credentials.explicit, reporter.clone())?;
+    let mut collector = Collector::new(client, collect_options(collect))?
         .with_events(reporter.clone())
         .with_pull_secrets(pull_secrets);
+    if let Some(defaults) = credentials.defaults {
+        collector = collector.with_default_credentials(defaults);
+    }
     let facts = collector.collect(requests).await;
     let mut file = FactsFile::new(
         OffsetDateTime::now_utc(),

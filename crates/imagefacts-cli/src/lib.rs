@@ -10,6 +10,7 @@ use clap::Parser as _;
 
 mod args;
 mod bundle;
+mod credentials;
 mod discover;
 mod inspect;
 mod output;

@@ -36,7 +36,7 @@ use futures::StreamExt as _;
 use imagefacts_model::discovery::{ImageUse, SecretRef};
 use imagefacts_model::facts::{ErrorKind, FactsError, FactsSource, ImageFacts, Step};
 use imagefacts_model::{Digest, ImageRef, Platform};
-use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient, RetryWindow};
+use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient, RetryWindow, Served};
 use time::OffsetDateTime;
 
 pub mod cache;
@@ -165,6 +165,8 @@ pub struct Collector {
     options: CollectOptions,
     events: Arc<dyn EventSink>,
     pull_secrets: BTreeMap<SecretRef, Arc<dyn CredentialSource>>,
+    /// Asked after the pull secrets (the user's default credential files).
+    defaults: Option<Arc<dyn CredentialSource>>,
 }
 
 impl Collector {
@@ -183,13 +185,15 @@ impl Collector {
             options,
             events: Arc::new(NoEvents),
             pull_secrets: BTreeMap::new(),
+            defaults: None,
         })
     }
 
     /// Credentials of pull secrets, by secret. An image whose pods name some of these secrets
-    /// (`ImageUse::pull_secrets`) is fetched with them first, in the order the pods name them,
-    /// then with the client's own credentials; other images never see them. So two namespaces
-    /// with two credentials for one registry each use their own.
+    /// (`ImageUse::pull_secrets`) is fetched with the client's own credentials (given on the
+    /// command line) first, then with these in the order the pods name them, then with the
+    /// default credentials; other images never see them. So two namespaces with two
+    /// credentials for one registry each use their own.
     pub fn with_pull_secrets(
         mut self,
         secrets: BTreeMap<SecretRef, Arc<dyn CredentialSource>>,
@@ -198,25 +202,38 @@ impl Collector {
         self
     }
 
+    /// Credentials asked after the client's own and the pull secrets: the user's docker config
+    /// and containers auth files.
+    pub fn with_default_credentials(mut self, defaults: Arc<dyn CredentialSource>) -> Collector {
+        self.defaults = Some(defaults);
+        self
+    }
+
     /// The fetcher for `request`: the shared caches, asking through a view of the client that
-    /// bounds this image's retries by `window` and, when its pods name pull secrets, uses them.
-    fn fetcher_for(&self, request: &ImageRequest, window: RetryWindow) -> Fetcher {
-        let named: Vec<Arc<dyn CredentialSource>> = request
+    /// bounds this image's retries by `window`, uses the pull secrets its pods name, and
+    /// records what served it in `served`.
+    fn fetcher_for(
+        &self,
+        request: &ImageRequest,
+        window: RetryWindow,
+        served: Arc<Served>,
+    ) -> Fetcher {
+        let base = &self.fetcher.client;
+        let mut sources: Vec<Arc<dyn CredentialSource>> = request
             .usage
             .iter()
             .flat_map(|u| &u.pull_secrets)
             .filter_map(|s| self.pull_secrets.get(s).cloned())
             .collect();
-        let base = &self.fetcher.client;
-        let client = if named.is_empty() {
+        sources.extend(self.defaults.clone());
+        let client = if sources.is_empty() {
             base.with_retry_window(window)
         } else {
-            let mut sources = named;
-            sources.push(base.credential_source());
+            sources.insert(0, base.credential_source());
             base.with_credential_source(Arc::new(CredentialChain::new(sources)))
                 .with_retry_window(window)
         };
-        self.fetcher.with_client(client)
+        self.fetcher.with_client(client.with_served(served))
     }
 
     /// Reports progress to `events`.
@@ -339,8 +356,18 @@ impl Collector {
         }
     }
 
-    /// The facts of one unit of work, without its usage (moved in by [`Collector::collect`]).
+    /// The facts of one unit of work, without its usage (moved in by [`Collector::collect`]),
+    /// saying which credential and endpoint this run's requests for it went to.
     async fn collect_one(&self, request: &ImageRequest) -> ImageFacts {
+        let served = Arc::new(Served::default());
+        let mut f = self.facts_of(request, served.clone()).await;
+        let by = served.get();
+        f.auth_source = by.auth_source.map(|s| s.to_string());
+        f.endpoint = by.endpoint;
+        f
+    }
+
+    async fn facts_of(&self, request: &ImageRequest, served: Arc<Served>) -> ImageFacts {
         let reference = match request.reference.reference() {
             Ok(r) => r,
             Err(e) => {
@@ -355,6 +382,7 @@ impl Collector {
         let fetcher = self.fetcher_for(
             request,
             RetryWindow::starting_now(self.options.max_retry_time),
+            served,
         );
         let image_options = facts::ImageOptions {
             wanted,

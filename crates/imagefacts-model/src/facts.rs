@@ -170,6 +170,15 @@ pub struct ImageFacts {
     /// Where the facts came from (see [`FactsSource`]).
     #[serde(default)]
     pub source: FactsSource,
+    /// Which credential the registry was asked with: its kind and non-secret identity
+    /// (`pullSecret:shop/regcred`, `dockerConfig:<path>`, `credHelper:ecr-login`, `anonymous`).
+    /// Absent when no request was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_source: Option<String>,
+    /// The endpoint that answered (`https://host[:port]`): the registry itself, or the mirror
+    /// a route sent the request to. Absent when no request was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// Why collection failed, when it did: written as upstream's `error` string and the typed
     /// `errorDetail` beside it.
     #[serde(flatten)]
@@ -220,6 +229,8 @@ impl ImageFacts {
             node_digests_differ: false,
             collected_at,
             source: FactsSource::Registry,
+            auth_source: None,
+            endpoint: None,
             error: Failure::none(),
             partial: false,
             fallback_reason: None,

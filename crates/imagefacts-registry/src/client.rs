@@ -14,7 +14,7 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 
 use crate::config::ClientConfig;
-use crate::credentials::{Anonymous, CredentialSource};
+use crate::credentials::{Anonymous, AuthSource, CredentialSource};
 use crate::error::{RegistryError, Result};
 use crate::observe::{Observer, Quiet};
 use crate::response::{header_digest, header_str, verify};
@@ -49,6 +49,35 @@ struct Inner {
     registries: Mutex<HashMap<String, Arc<RegistryState>>>,
 }
 
+/// What served one image's requests, as each successful exchange records it: the source of the
+/// credential sent (or `anonymous`) and the endpoint that answered. Shared by the requests of one
+/// client view ([`RegistryClient::with_served`]); the last exchange's answer stands.
+#[derive(Debug, Default)]
+pub struct Served(Mutex<ServedBy>);
+
+/// The contents of a [`Served`] record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServedBy {
+    /// Where the credential sent came from; `anonymous` when none was sent.
+    pub auth_source: Option<AuthSource>,
+    /// The endpoint that answered (`https://host[:port]`, no credentials, no path).
+    pub endpoint: Option<String>,
+}
+
+impl Served {
+    /// What was recorded so far.
+    pub fn get(&self) -> ServedBy {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn record(&self, auth_source: AuthSource, endpoint: String) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = ServedBy {
+            auth_source: Some(auth_source),
+            endpoint: Some(endpoint),
+        };
+    }
+}
+
 /// A client for the OCI distribution API. Cheap to clone; clones share connections, endpoints,
 /// tokens and per-registry limits. [`RegistryClient::with_credential_source`] gives a view that
 /// shares all of that but takes credentials from elsewhere (the pull secrets of one namespace).
@@ -57,6 +86,7 @@ pub struct RegistryClient {
     inner: Arc<Inner>,
     credentials: Arc<dyn CredentialSource>,
     window: Option<RetryWindow>,
+    served: Option<Arc<Served>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -143,6 +173,7 @@ impl ClientBuilder {
             }),
             credentials: self.credentials,
             window: None,
+            served: None,
         })
     }
 }
@@ -201,6 +232,7 @@ impl RegistryClient {
             inner: self.inner.clone(),
             credentials,
             window: self.window,
+            served: self.served.clone(),
         }
     }
 
@@ -215,6 +247,19 @@ impl RegistryClient {
 
     pub(crate) fn retry_window(&self) -> Option<RetryWindow> {
         self.window
+    }
+
+    /// The same client, recording into `served` which credential source and endpoint served
+    /// its requests (one image's).
+    pub fn with_served(&self, served: Arc<Served>) -> RegistryClient {
+        RegistryClient {
+            served: Some(served),
+            ..self.clone()
+        }
+    }
+
+    pub(crate) fn served(&self) -> Option<&Served> {
+        self.served.as_deref()
     }
 
     pub(crate) fn observer(&self) -> &dyn Observer {

@@ -49,6 +49,18 @@ pub enum RegistryError {
         /// The refusal's HTTP status (at the realm or at the registry).
         status: u16,
     },
+    /// No credential could be had for the registry: a credential helper failed, or the
+    /// credential is known to have expired. No request was sent with it.
+    #[error("{registry}: no credential for {repository}: {source}")]
+    Credential {
+        /// Registry host.
+        registry: String,
+        /// Repository asked for.
+        repository: String,
+        /// Why.
+        #[source]
+        source: Box<crate::credentials::CredentialError>,
+    },
     /// The token endpoint refused or failed.
     #[error("{registry}: token endpoint {realm} answered HTTP {status}{}", fmt_detail(.detail))]
     TokenEndpoint {
@@ -190,9 +202,9 @@ impl RegistryError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             RegistryError::Config { .. } => ErrorKind::Server,
-            RegistryError::Unauthorized { .. } | RegistryError::CredentialWithheld { .. } => {
-                ErrorKind::Auth
-            }
+            RegistryError::Unauthorized { .. }
+            | RegistryError::CredentialWithheld { .. }
+            | RegistryError::Credential { .. } => ErrorKind::Auth,
             RegistryError::TokenEndpoint { status, .. } => match status {
                 401 | 403 => ErrorKind::Auth,
                 429 => ErrorKind::RateLimited,

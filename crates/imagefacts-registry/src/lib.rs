@@ -31,9 +31,12 @@ mod response;
 pub mod retry;
 mod transport;
 
-pub use client::{ClientBuilder, FetchedManifest, ManifestHead, RegistryClient};
+pub use client::{ClientBuilder, FetchedManifest, ManifestHead, RegistryClient, Served, ServedBy};
 pub use config::ClientConfig;
-pub use credentials::{Anonymous, Credential, CredentialChain, CredentialSource, DockerConfig};
+pub use credentials::{
+    Anonymous, AuthSource, Candidate, Credential, CredentialChain, CredentialError,
+    CredentialSource, DockerConfig, HelperRunner, Static,
+};
 pub use error::{RegistryError, Result};
 pub use observe::{Observer, RetryEvent};
 pub use response::parse_retry_after;

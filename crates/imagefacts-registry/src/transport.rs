@@ -24,7 +24,7 @@ use crate::auth::{Realm, TokenCache, basic_header};
 use crate::challenge::{Challenge, Scheme, parse_challenges};
 use crate::client::RegistryClient;
 use crate::config::api_host;
-use crate::credentials::Credential;
+use crate::credentials::{AuthSource, Candidate, Credential, CredentialError, check_expiry};
 use crate::error::{RegistryError, Result};
 use crate::limiter::AdaptiveLimit;
 use crate::observe::RetryEvent;
@@ -40,7 +40,7 @@ pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 /// How one registry is reached, learnt from the first request to it.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
-    base: Url,
+    pub(crate) base: Url,
     insecure: bool,
 }
 
@@ -138,6 +138,26 @@ pub(crate) struct Ask<'a> {
     pub(crate) what: &'a str,
     /// Cap on the body and its name in errors; `None` for HEAD.
     pub(crate) body: Option<(u64, &'static str)>,
+}
+
+/// One thing to try for a request.
+#[derive(Debug)]
+enum Try {
+    /// No credential.
+    Anonymous,
+    /// A credential from a source.
+    With(Candidate),
+    /// No credential could be had: the request fails with this.
+    Failed(CredentialError),
+}
+
+impl Try {
+    fn identity(&self) -> Option<String> {
+        match self {
+            Try::With(c) => Some(c.credential.identity()),
+            _ => None,
+        }
+    }
 }
 
 /// The `Authorization` to send, and whether a credential was held back from an untrusted realm.
@@ -377,30 +397,67 @@ impl RegistryClient {
         }
     }
 
+    /// What to try for `ask`, best first: the credential source's candidates (one known to have
+    /// expired, or a helper that failed, ends the list as that error), else anonymous.
+    fn tries(&self, ask: Ask<'_>, state: &RegistryState) -> Vec<Try> {
+        let mut tries: Vec<Try> = self
+            .credentials()
+            .candidates(ask.registry, ask.repository)
+            .into_iter()
+            .map(|lookup| {
+                match lookup
+                    .and_then(|c| check_expiry(ask.registry, &c.credential, &c.source).map(|()| c))
+                {
+                    Ok(c) => Try::With(c),
+                    Err(e) => Try::Failed(e),
+                }
+            })
+            .collect();
+        if let Some(end) = tries.iter().position(|t| matches!(t, Try::Failed(_))) {
+            tries.truncate(end + 1);
+        }
+        if tries.is_empty() {
+            tries.push(Try::Anonymous);
+        }
+        // The one that worked last for this repository first.
+        if let Some(preferred) = state.preferred(ask.repository) {
+            tries.sort_by_key(|t| t.identity().as_deref() != Some(preferred.as_str()));
+        }
+        tries
+    }
+
     /// One exchange with retries: authenticated, redirects followed (credentials only to the
     /// registry's own origin), one re-authentication on a 401, the body read under its cap.
+    ///
+    /// Credentials are looked up only once the registry has asked for them (a challenge), so an
+    /// anonymous registry never runs a credential helper. Each refused credential gives way to
+    /// the next; the one that served is recorded (with the endpoint) in the view's [`Served`].
+    ///
+    /// [`Served`]: crate::client::Served
     pub(crate) async fn exchange(&self, ask: Ask<'_>) -> Result<Exchange> {
         let state = self.state(ask.registry);
         let mut attempts = Attempts::default();
         let (endpoint, mut first) = self.connect(ask, &state, &mut attempts).await?;
         let url = endpoint.url(&ask)?;
-        // Every credential worth trying, the one that worked last for this repository first;
-        // a refused one gives way to the next (anonymous when there is none).
-        let mut candidates: Vec<Option<Credential>> = self
-            .credentials()
-            .candidates(ask.registry, ask.repository)
-            .into_iter()
-            .map(Some)
-            .collect();
-        if candidates.is_empty() {
-            candidates.push(None);
-        }
-        if let Some(preferred) = state.preferred(ask.repository) {
-            candidates
-                .sort_by_key(|c| c.as_ref().map(Credential::identity) != Some(preferred.clone()));
-        }
-        let last = candidates.len() - 1;
-        for (i, credential) in candidates.iter().enumerate() {
+        let mut looked_up = state.challenge().is_some();
+        let mut tries = if looked_up {
+            self.tries(ask, &state)
+        } else {
+            vec![Try::Anonymous]
+        };
+        let mut i = 0;
+        loop {
+            let credential = match &tries[i] {
+                Try::Failed(e) => {
+                    return Err(RegistryError::Credential {
+                        registry: ask.registry.to_owned(),
+                        repository: ask.repository.to_owned(),
+                        source: Box::new(e.clone()),
+                    });
+                }
+                Try::With(c) => Some(&c.credential),
+                Try::Anonymous => None,
+            };
             let reuse_first = first.is_some();
             let result = self
                 .retrying(ask.registry, ask.what, &mut attempts, reuse_first, || {
@@ -409,28 +466,45 @@ impl RegistryClient {
                         &state,
                         &endpoint,
                         url.clone(),
-                        credential.as_ref(),
+                        credential,
                         first.take(),
                     )
                 })
                 .await;
             match result {
-                Err(e) if i < last && e.kind() == ErrorKind::Auth => {
+                Ok((x, sent)) => {
+                    if let (Try::With(c), true) = (&tries[i], tries.len() > 1) {
+                        state.prefer(ask.repository, c.credential.identity());
+                    }
+                    if let Some(served) = self.served() {
+                        let source = match (&tries[i], sent) {
+                            (Try::With(c), true) => c.source.clone(),
+                            _ => AuthSource::anonymous(),
+                        };
+                        served.record(source, endpoint.base.origin().ascii_serialization());
+                    }
+                    return Ok(x);
+                }
+                Err(e) if e.kind() == ErrorKind::Auth && i + 1 < tries.len() => {
                     tracing::debug!(
                         registry = ask.registry,
                         "credential refused, trying the next"
                     );
+                    i += 1;
                 }
-                Ok(x) => {
-                    if let (Some(c), true) = (credential, candidates.len() > 1) {
-                        state.prefer(ask.repository, c.identity());
+                // Refused anonymously before credentials were looked up: look them up now.
+                Err(e) if e.kind() == ErrorKind::Auth && !looked_up => {
+                    looked_up = true;
+                    let found = self.tries(ask, &state);
+                    if matches!(found.as_slice(), [Try::Anonymous]) {
+                        return Err(e);
                     }
-                    return Ok(x);
+                    tries = found;
+                    i = 0;
                 }
                 Err(e) => return Err(e),
             }
         }
-        unreachable!("the last candidate always returns")
     }
 
     /// One attempt. `first` is the first contact's response to this very request, when this
@@ -443,7 +517,7 @@ impl RegistryClient {
         url: Url,
         credential: Option<&Credential>,
         first: Option<reqwest::Response>,
-    ) -> Result<Exchange> {
+    ) -> Result<(Exchange, bool)> {
         let _permit = state.limit.acquire().await;
         let mut auth = match first {
             Some(_) => Auth::default(),
@@ -531,11 +605,16 @@ impl RegistryClient {
             None => Vec::new(),
         };
         state.limit.succeeded();
-        Ok(Exchange {
-            url: shown,
-            headers,
-            body,
-        })
+        // The credential went out when a header answered the challenge with it (not withheld).
+        let sent = credential.is_some() && auth.header.is_some() && auth.withheld.is_none();
+        Ok((
+            Exchange {
+                url: shown,
+                headers,
+                body,
+            },
+            sent,
+        ))
     }
 
     /// Sends one request and follows redirects; `Authorization` only goes to the registry's origin.

@@ -1,28 +1,19 @@
 //! The protocol client against scripted servers and real registries: HEAD resolution and its GET
 //! fallback, credentials never following a redirect to another host, stalled bodies, token reuse.
 
+mod common;
+use common::Fixed;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use imagefacts_model::facts::ErrorKind;
 use imagefacts_model::{Digest, Reference};
-use imagefacts_registry::{
-    ClientConfig, Credential, CredentialSource, RegistryClient, RegistryError, RetryPolicy,
-};
+use imagefacts_registry::{ClientConfig, Credential, RegistryClient, RegistryError, RetryPolicy};
 use imagefacts_testkit::{Registry, RegistryKind, Reply, Request, ScriptedServer, push_fixtures};
 use serde_json::json;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-
-#[derive(Debug)]
-struct Fixed(Credential);
-
-impl CredentialSource for Fixed {
-    fn credential(&self, _registry: &str, _repository: &str) -> Option<Credential> {
-        Some(self.0.clone())
-    }
-}
 
 fn insecure(host: &str) -> ClientConfig {
     ClientConfig {

@@ -2,14 +2,14 @@
 //! realms on hosts named insecure, and token lifetimes a hostile realm makes up. Every server
 //! binds 127.0.0.1; `localhost` stands for "another host" (same address, another name).
 
+mod common;
+use common::Fixed;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use imagefacts_model::facts::ErrorKind;
 use imagefacts_model::{Digest, Reference};
-use imagefacts_registry::{
-    ClientConfig, Credential, CredentialSource, RegistryClient, RegistryError,
-};
+use imagefacts_registry::{ClientConfig, Credential, RegistryClient, RegistryError};
 use imagefacts_testkit::{
     Registry, RegistryKind, Reply, Request, ScriptedServer, generate_tls, push_fixtures,
 };
@@ -18,15 +18,6 @@ use serde_json::json;
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const PASSWORD: &str = "hunter2-secret";
 const REFRESH: &str = "r3fresh-secret";
-
-#[derive(Debug)]
-struct Fixed(Credential);
-
-impl CredentialSource for Fixed {
-    fn credential(&self, _registry: &str, _repository: &str) -> Option<Credential> {
-        Some(self.0.clone())
-    }
-}
 
 fn user_password() -> Credential {
     Credential::UserPassword {

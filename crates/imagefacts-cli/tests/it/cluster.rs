@@ -83,6 +83,7 @@ fn collect_from_a_live_cluster_uses_each_pods_pull_secret() {
         .unwrap();
     assert!(shop.get("error").is_none(), "{shop}");
     assert_eq!(shop["digest"], json!(fx.single_digest));
+    assert_eq!(shop["authSource"], "pullSecret:shop/regcred", "{shop}");
     assert_eq!(
         shop["pullSecrets"][0],
         json!({"namespace": "shop", "name": "regcred"})

@@ -5,6 +5,7 @@
 
 mod bundles;
 mod cluster;
+mod credentials;
 mod discovery;
 mod errors;
 mod faults;

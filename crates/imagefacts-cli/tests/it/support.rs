@@ -75,6 +75,18 @@ fn finish(out: Output) -> Run {
     }
 }
 
+/// Gives a run a clean environment: no log filter, and a home of its own under `dir` with no
+/// credential file in it (the tester's own `~/.docker/config.json` is never read). A test that
+/// wants a default file sets these variables itself.
+fn isolate(cmd: &mut Command, dir: &Path) {
+    cmd.env_remove("RUST_LOG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", dir.join("home"));
+}
+
 /// Runs `imagefacts ARGS` with a clean environment for logging.
 pub(crate) fn imagefacts<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     imagefacts_env(args, &[])
@@ -85,10 +97,8 @@ pub(crate) fn imagefacts_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str
     // Every run gets a cold cache of its own unless the test names one with --cache-dir.
     let cache = tempfile::tempdir().expect("temp cache dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_imagefacts"));
-    cmd.args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env("IMAGEFACTS_CACHE_DIR", cache.path());
+    cmd.args(args).env("IMAGEFACTS_CACHE_DIR", cache.path());
+    isolate(&mut cmd, cache.path());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -106,9 +116,13 @@ pub(crate) fn imagefacts_measured<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Run
         .arg(&rss_file)
         .arg(env!("CARGO_BIN_EXE_imagefacts"))
         .args(args)
+        .env("IMAGEFACTS_CACHE_DIR", cache.path().join("cache"))
+        .env("HOME", cache.path().join("home"))
         .env_remove("RUST_LOG")
         .env_remove("REGISTRY_AUTH_FILE")
-        .env("IMAGEFACTS_CACHE_DIR", cache.path().join("cache"))
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME")
         .output()
         .expect("/usr/bin/time runs (Debian package `time`)");
     let rss = std::fs::read_to_string(&rss_file)
