@@ -5,7 +5,9 @@
 //! re-authenticating once on a 401; secrets only to realms trusted like the registry itself),
 //! resolves tags with `HEAD`, fetches manifests with the full `Accept` list and blobs through
 //! redirects, verifies the sha256 of every body and caps its size. Credentials come from a
-//! [`CredentialSource`]; none is ever printed.
+//! [`CredentialSource`]; none is ever printed. [`routes`] reads where a node sends pulls
+//! (containerd `hosts.toml`, `registries.conf`, k3s `registries.yaml`, `--mirror`): mirrors,
+//! rewrites, blocked prefixes and per-host TLS.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +31,7 @@ pub mod observe;
 pub mod redact;
 mod response;
 pub mod retry;
+pub mod routes;
 mod transport;
 
 pub use client::{ClientBuilder, FetchedManifest, ManifestHead, RegistryClient, Served, ServedBy};
