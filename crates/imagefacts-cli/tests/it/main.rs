@@ -13,6 +13,7 @@ mod honest;
 mod hostile;
 mod inspect;
 mod layouts;
+mod leaks;
 mod requests;
 mod schema;
 mod secrets;
