@@ -234,12 +234,37 @@ pub struct RegistryArgs {
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
     pub credential_helper_timeout: Duration,
 
+    /// Send pulls of FROM (a registry, or registry/namespace) to the mirror TO first, then to
+    /// FROM itself (repeatable): `docker.io=mirror.example:5000`, `docker.io=http://127.0.0.1:5000`.
+    #[arg(long = "mirror", value_name = "FROM=TO")]
+    pub mirrors: Vec<String>,
+
+    /// containerd's hosts directory (`DIR/<host>/hosts.toml`, certs.d files) [default:
+    /// /etc/containerd/certs.d].
+    #[arg(long, value_name = "DIR")]
+    pub hosts_dir: Option<PathBuf>,
+
+    /// containers registries.conf (v2; its `.d` drop-ins too) [default:
+    /// $CONTAINERS_REGISTRIES_CONF, else /etc/containers/registries.conf].
+    #[arg(long, value_name = "PATH")]
+    pub registries_conf: Option<PathBuf>,
+
+    /// k3s / RKE2 registries.yaml [default: /etc/rancher/k3s/registries.yaml].
+    #[arg(long, value_name = "PATH")]
+    pub k3s_registries: Option<PathBuf>,
+
+    /// A directory laid out as /etc/docker/certs.d: `DIR/<host>/ca.crt`, `client.cert`,
+    /// `client.key` (repeatable) [default: /etc/docker/certs.d and /etc/containers/certs.d].
+    #[arg(long = "certs-dir", value_name = "DIR")]
+    pub certs_dirs: Vec<PathBuf>,
+
     /// PEM CA bundle trusted beside the system roots (repeatable).
     #[arg(long = "ca-file", value_name = "PATH")]
     pub ca_files: Vec<PathBuf>,
 
-    /// Reach HOST[:PORT] over plain HTTP or unverified TLS (repeatable).
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    /// Reach HOST[:PORT] over unverified TLS, or plain HTTP when it does not speak TLS;
+    /// `http://HOST[:PORT]`: over plain HTTP directly (repeatable).
+    #[arg(long = "insecure-registry", value_name = "[http://]HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
 
     /// Requests in flight to one registry at most (halved on HTTP 429, recovering gradually).

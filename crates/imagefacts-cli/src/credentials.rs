@@ -14,6 +14,7 @@ use imagefacts_registry::{
 };
 
 use crate::args::RegistryArgs;
+use imagefacts_registry::routes::{RouteCredentials, Routes};
 
 /// Credentials of the pull secrets discovery read, by secret.
 pub(crate) type PullSecretCredentials =
@@ -35,6 +36,7 @@ pub(crate) struct RunCredentials {
 /// without `REGISTRY=` would go to more than one registry.
 pub(crate) fn run_credentials(
     args: &RegistryArgs,
+    routes: &Routes,
     requests: &[ImageRequest],
 ) -> anyhow::Result<RunCredentials> {
     let runner = Arc::new(HelperRunner::new(args.credential_helper_timeout));
@@ -69,15 +71,21 @@ pub(crate) fn run_credentials(
         1 => explicit.remove(0),
         _ => Arc::new(CredentialChain::new(explicit)),
     };
-    let defaults = if args.no_default_credentials {
-        None
-    } else {
-        let sources = default_sources(&Environment::from_process(), &runner).map_err(|e| {
-            anyhow::anyhow!("{e} (--no-default-credentials skips the default credential files)")
-        })?;
-        (!sources.is_empty())
-            .then(|| Arc::new(CredentialChain::new(sources)) as Arc<dyn CredentialSource>)
-    };
+    // The nodes' own per-host credentials (k3s `configs`), then the user's files.
+    let mut sources: Vec<Arc<dyn CredentialSource>> = Vec::new();
+    let from_routes = RouteCredentials::of(routes);
+    if !from_routes.is_empty() {
+        sources.push(Arc::new(from_routes));
+    }
+    if !args.no_default_credentials {
+        sources.extend(
+            default_sources(&Environment::from_process(), &runner).map_err(|e| {
+                anyhow::anyhow!("{e} (--no-default-credentials skips the default credential files)")
+            })?,
+        );
+    }
+    let defaults = (!sources.is_empty())
+        .then(|| Arc::new(CredentialChain::new(sources)) as Arc<dyn CredentialSource>);
     Ok(RunCredentials { explicit, defaults })
 }
 

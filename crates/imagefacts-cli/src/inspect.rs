@@ -17,10 +17,12 @@ use crate::progress::Reporter;
 /// Builds the shared registry client from the command line, asking `credentials` first.
 pub(crate) fn registry_client(
     args: &RegistryArgs,
+    routes: imagefacts_registry::routes::Routes,
     credentials: Arc<dyn CredentialSource>,
     reporter: Arc<Reporter>,
 ) -> anyhow::Result<RegistryClient> {
     let config = ClientConfig {
+        routes,
         ca_files: args.ca_files.clone(),
         insecure_registries: args.insecure_registries.clone(),
         request_timeout: args.timeout,
@@ -75,9 +77,10 @@ pub(crate) async fn collect_facts(
     requests: Vec<ImageRequest>,
     pull_secrets: PullSecretCredentials,
 ) -> anyhow::Result<FactsFile> {
-    let credentials = run_credentials(registry, &requests)?;
+    let routes = crate::routes::run_routes(registry)?;
+    let credentials = run_credentials(registry, &routes, &requests)?;
     let reporter = Arc::new(Reporter::new(collect.progress));
-    let client = registry_client(registry, credentials.explicit, reporter.clone())?;
+    let client = registry_client(registry, routes, credentials.explicit, reporter.clone())?;
     let mut collector = Collector::new(client, collect_options(collect))?
         .with_events(reporter.clone())
         .with_pull_secrets(pull_secrets);

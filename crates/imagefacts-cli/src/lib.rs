@@ -16,6 +16,7 @@ mod inspect;
 mod output;
 mod progress;
 mod report;
+mod routes;
 mod schema;
 
 pub use schema::violations as facts_violations;

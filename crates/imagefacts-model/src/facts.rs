@@ -462,6 +462,9 @@ pub enum ErrorKind {
     /// An index with no child for the platform asked for, or with artifacts and unknown
     /// platforms only.
     NoRunnablePlatform,
+    /// A route forbids the pull (registries.conf `blocked`) or leaves no endpoint for it; no
+    /// request was made.
+    Blocked,
 }
 
 impl ErrorKind {
@@ -482,11 +485,12 @@ impl ErrorKind {
             ErrorKind::NotCached => "notCached",
             ErrorKind::InvalidManifest => "invalidManifest",
             ErrorKind::NoRunnablePlatform => "noRunnablePlatform",
+            ErrorKind::Blocked => "blocked",
         }
     }
 
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 15] = [
         ErrorKind::Auth,
         ErrorKind::NotFound,
         ErrorKind::RateLimited,
@@ -501,6 +505,7 @@ impl ErrorKind {
         ErrorKind::NotCached,
         ErrorKind::InvalidManifest,
         ErrorKind::NoRunnablePlatform,
+        ErrorKind::Blocked,
     ];
 }
 

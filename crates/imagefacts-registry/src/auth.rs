@@ -106,6 +106,15 @@ impl Realm {
         })
     }
 
+    /// The realm's `host[:port]`, whose TLS settings apply to it.
+    pub(crate) fn host_port(&self) -> String {
+        let host = self.url.host_str().unwrap_or_default();
+        match self.url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        }
+    }
+
     /// The realm as it may be shown (no userinfo, no query).
     pub(crate) fn shown(&self) -> String {
         redact_url(self.url.as_str())

@@ -44,6 +44,11 @@ pub struct ManifestHead {
 struct Inner {
     verified: reqwest::Client,
     unverified: reqwest::Client,
+    /// The CA certificates of `config.ca_files`, for the clients of hosts with settings of their own.
+    certs: Vec<reqwest::Certificate>,
+    /// Clients of hosts with TLS settings of their own (certs.d, hosts.toml, k3s `configs`), by
+    /// those settings.
+    per_host: Mutex<HashMap<String, reqwest::Client>>,
     config: ClientConfig,
     observer: Arc<dyn Observer>,
     registries: Mutex<HashMap<String, Arc<RegistryState>>>,
@@ -156,7 +161,7 @@ impl ClientBuilder {
             detail: format!("cannot build the HTTP client: {e}"),
         };
         let verified = http_builder(&config)
-            .tls_certs_merge(certs)
+            .tls_certs_merge(certs.clone())
             .build()
             .map_err(build_error)?;
         let unverified = http_builder(&config)
@@ -167,6 +172,8 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 verified,
                 unverified,
+                certs,
+                per_host: Mutex::new(HashMap::new()),
                 config,
                 observer: self.observer,
                 registries: Mutex::new(HashMap::new()),
@@ -281,12 +288,95 @@ impl RegistryClient {
             .clone()
     }
 
-    pub(crate) fn http(&self, insecure: bool) -> &reqwest::Client {
-        if insecure {
-            &self.inner.unverified
-        } else {
-            &self.inner.verified
+    /// The HTTP client for `host` (`host[:port]`): the shared one, or, when a route file gives
+    /// the host TLS settings of its own (CA files, a client certificate, no verification, a
+    /// dial timeout), one built for them once. `insecure` skips verification.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::Tls`] when the host's CA or client certificate files cannot be used.
+    pub(crate) fn http(&self, host: &str, insecure: bool) -> Result<reqwest::Client> {
+        let own = self
+            .inner
+            .config
+            .routes
+            .host(host)
+            .filter(|s| s.has_tls_settings());
+        let Some(settings) = own else {
+            return Ok(if insecure {
+                self.inner.unverified.clone()
+            } else {
+                self.inner.verified.clone()
+            });
+        };
+        let key = format!("{}|{insecure}", settings.tls_key());
+        let mut clients = self
+            .inner
+            .per_host
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
         }
+        let fail = |detail: String| RegistryError::Tls {
+            registry: host.to_owned(),
+            detail: format!(
+                "the TLS settings of {host} from {}: {detail}",
+                settings.origin
+            ),
+        };
+        let mut builder =
+            http_builder(&self.inner.config).tls_certs_merge(self.inner.certs.clone());
+        for path in &settings.ca_files {
+            let pem = std::fs::read(path)
+                .map_err(|e| fail(format!("cannot read CA file {}: {e}", path.display())))?;
+            let found = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    fail(format!(
+                        "CA file {} holds no PEM certificate",
+                        path.display()
+                    ))
+                })?;
+            builder = builder.tls_certs_merge(found);
+        }
+        if let Some(identity) = &settings.client_identity {
+            let mut pem = std::fs::read(&identity.cert).map_err(|e| {
+                fail(format!(
+                    "cannot read client certificate {}: {e}",
+                    identity.cert.display()
+                ))
+            })?;
+            if identity.key != identity.cert {
+                pem.push(b'\n');
+                pem.extend(std::fs::read(&identity.key).map_err(|e| {
+                    fail(format!(
+                        "cannot read client key {}: {e}",
+                        identity.key.display()
+                    ))
+                })?);
+            }
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|_| {
+                fail(format!(
+                    "client certificate {} and key {} are not a PEM certificate and key",
+                    identity.cert.display(),
+                    identity.key.display()
+                ))
+            })?;
+            builder = builder.identity(identity);
+        }
+        if settings.skip_verify || insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        if let Some(timeout) = settings.dial_timeout {
+            builder = builder.connect_timeout(timeout);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| fail(format!("cannot build the HTTP client: {e}")))?;
+        clients.insert(key, client.clone());
+        Ok(client)
     }
 
     /// The current concurrency limit of `registry` (lowered by 429s, recovering with successes).

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::retry::RetryPolicy;
+use crate::routes::Routes;
 
 /// Default cap on a manifest body (4 MiB, as containerd and distribution use).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
@@ -15,7 +16,8 @@ pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 pub struct ClientConfig {
     /// Extra PEM CA bundles trusted beside the system roots.
     pub ca_files: Vec<PathBuf>,
-    /// Registries (`host` or `host:port`) reached over plain HTTP or unverified TLS.
+    /// Registries (`host` or `host:port`) reached over plain HTTP or unverified TLS (HTTPS is
+    /// tried first); `http://host[:port]` names one reached over plain HTTP directly.
     pub insecure_registries: Vec<String>,
     /// Limit on one whole request, headers and body.
     pub request_timeout: Duration,
@@ -33,6 +35,9 @@ pub struct ClientConfig {
     pub per_registry: usize,
     /// Which failures are retried, and how.
     pub retry: RetryPolicy,
+    /// Mirrors, rewrites, blocked registries and per-host TLS, from the nodes' files and
+    /// `--mirror` (empty: every pull goes to its own registry).
+    pub routes: Routes,
 }
 
 impl Default for ClientConfig {
@@ -48,17 +53,39 @@ impl Default for ClientConfig {
             user_agent: concat!("imagefacts/", env!("CARGO_PKG_VERSION")).to_owned(),
             per_registry: 6,
             retry: RetryPolicy::default(),
+            routes: Routes::default(),
         }
     }
 }
 
 impl ClientConfig {
+    /// The insecure registries as named, without an `http://` prefix.
+    fn insecure_names(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.insecure_registries
+            .iter()
+            .map(|i| match i.strip_prefix("http://") {
+                Some(name) => (name.trim_end_matches('/'), true),
+                None => (i.as_str(), false),
+            })
+    }
+
+    fn insecure_entry(&self, registry: &str) -> Option<bool> {
+        let host = host_of(registry);
+        self.insecure_names()
+            .find(|(i, _)| {
+                i.eq_ignore_ascii_case(registry) || (!has_port(i) && i.eq_ignore_ascii_case(host))
+            })
+            .map(|(_, plain)| plain)
+    }
+
     /// Whether `registry` was named insecure. A name without a port matches every port of that host.
     pub fn is_insecure(&self, registry: &str) -> bool {
-        let host = host_of(registry);
-        self.insecure_registries.iter().any(|i| {
-            i.eq_ignore_ascii_case(registry) || (!has_port(i) && i.eq_ignore_ascii_case(host))
-        })
+        self.insecure_entry(registry).is_some()
+    }
+
+    /// Whether `registry` was named `http://…` insecure: plain HTTP directly, no HTTPS attempt.
+    pub fn is_plain_http(&self, registry: &str) -> bool {
+        self.insecure_entry(registry) == Some(true)
     }
 }
 
@@ -68,9 +95,8 @@ impl ClientConfig {
     /// may be reached over plain HTTP or unverified TLS, and receive the credential.
     pub fn is_insecure_host(&self, host: &str) -> bool {
         let host = host_of(host);
-        self.insecure_registries
-            .iter()
-            .any(|i| host_of(i).eq_ignore_ascii_case(host))
+        self.insecure_names()
+            .any(|(i, _)| host_of(i).eq_ignore_ascii_case(host))
     }
 }
 
@@ -120,6 +146,13 @@ mod tests {
         assert!(!c.is_insecure_host("localhost"));
         assert!(!c.is_insecure_host("127.0.0.2"));
         assert_eq!(api_host("docker.io"), "registry-1.docker.io");
+        let c = ClientConfig {
+            insecure_registries: vec!["http://127.0.0.1:5000".into(), "127.0.0.1:6000".into()],
+            ..ClientConfig::default()
+        };
+        assert!(c.is_insecure("127.0.0.1:5000") && c.is_plain_http("127.0.0.1:5000"));
+        assert!(c.is_insecure("127.0.0.1:6000") && !c.is_plain_http("127.0.0.1:6000"));
+        assert!(c.is_insecure_host("127.0.0.1"));
         assert_eq!(api_host("ghcr.io"), "ghcr.io");
     }
 }

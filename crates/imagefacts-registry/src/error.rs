@@ -61,6 +61,17 @@ pub enum RegistryError {
         #[source]
         source: Box<crate::credentials::CredentialError>,
     },
+    /// A route forbids the pull (registries.conf `blocked`), or leaves no endpoint for it. No
+    /// request was made.
+    #[error("{registry}/{repository} is not pulled: {detail}")]
+    Blocked {
+        /// Registry host.
+        registry: String,
+        /// Repository asked for.
+        repository: String,
+        /// Which file blocked it, or why no endpoint serves it.
+        detail: String,
+    },
     /// The token endpoint refused or failed.
     #[error("{registry}: token endpoint {realm} answered HTTP {status}{}", fmt_detail(.detail))]
     TokenEndpoint {
@@ -211,6 +222,7 @@ impl RegistryError {
                 _ => ErrorKind::Server,
             },
             RegistryError::NotFound { .. } => ErrorKind::NotFound,
+            RegistryError::Blocked { .. } => ErrorKind::Blocked,
             RegistryError::RateLimited { .. } => ErrorKind::RateLimited,
             RegistryError::Status { status, .. } => match status {
                 401 | 403 => ErrorKind::Auth,

@@ -31,6 +31,7 @@ use crate::observe::RetryEvent;
 use crate::redact::redact_url;
 use crate::response::{header_str, read_capped, read_limited, status_error, transport_error};
 use crate::retry::{Attempts, Decision};
+use crate::routes::{Endpoint as RouteEndpoint, Scheme as RouteScheme};
 
 /// Redirects followed for one request.
 const MAX_REDIRECTS: usize = 5;
@@ -41,13 +42,15 @@ pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoint {
     pub(crate) base: Url,
+    /// The API root below `base`, without a leading `/` (`v2/`, or a mirror's `v2/proxy/`).
+    root: String,
     insecure: bool,
 }
 
 impl Endpoint {
     fn url(&self, ask: &Ask<'_>) -> Result<Url> {
         self.base
-            .join(&format!("v2/{}/{}", ask.repository, ask.path))
+            .join(&format!("{}{}/{}", self.root, ask.repository, ask.path))
             .map_err(|e| RegistryError::Protocol {
                 registry: ask.registry.to_owned(),
                 detail: format!("cannot form a URL for {}/{}: {e}", ask.repository, ask.path),
@@ -138,6 +141,70 @@ pub(crate) struct Ask<'a> {
     pub(crate) what: &'a str,
     /// Cap on the body and its name in errors; `None` for HEAD.
     pub(crate) body: Option<(u64, &'static str)>,
+}
+
+impl Ask<'_> {
+    /// Whether the object is named by digest (a blob, a manifest by digest), which digest-only
+    /// mirrors may serve.
+    fn by_digest(&self) -> bool {
+        self.path.starts_with("blobs/")
+            || self
+                .path
+                .strip_prefix("manifests/")
+                .is_some_and(|r| r.contains(':'))
+    }
+}
+
+/// Where one exchange goes: the registry itself, or a mirror a route names.
+#[derive(Debug, Clone)]
+struct Target {
+    /// The name its state, credentials and errors go by: the registry's own name, or the
+    /// mirror's `host[:port]`.
+    name: String,
+    /// `host[:port]` connected to.
+    host: String,
+    /// The repository asked for there.
+    repository: String,
+    /// A scheme the route fixes (`http`: plain HTTP directly).
+    scheme: Option<RouteScheme>,
+    /// The API root, without a leading `/`.
+    root: String,
+    /// Which file or flag routed the request here (for logs).
+    origin: Option<String>,
+}
+
+impl Target {
+    /// The registry itself, as when no route applies.
+    fn upstream(ask: &Ask<'_>) -> Target {
+        Target {
+            name: ask.registry.to_owned(),
+            host: api_host(ask.registry).to_owned(),
+            repository: ask.repository.to_owned(),
+            scheme: None,
+            root: "v2/".to_owned(),
+            origin: None,
+        }
+    }
+
+    /// An endpoint a route names.
+    fn routed(ask: &Ask<'_>, e: RouteEndpoint) -> Target {
+        let own = !e.mirror && e.host == api_host(ask.registry);
+        Target {
+            name: if own {
+                ask.registry.to_owned()
+            } else {
+                e.host.clone()
+            },
+            root: e.api_root.as_deref().map_or_else(
+                || "v2/".to_owned(),
+                |r| r.trim_start_matches('/').to_owned(),
+            ),
+            host: e.host,
+            repository: e.repository,
+            scheme: e.scheme,
+            origin: Some(e.origin),
+        }
+    }
 }
 
 /// One thing to try for a request.
@@ -260,6 +327,7 @@ impl RegistryClient {
     async fn connect(
         &self,
         ask: Ask<'_>,
+        target: &Target,
         state: &RegistryState,
         attempts: &mut Attempts,
     ) -> Result<(Endpoint, Option<reqwest::Response>)> {
@@ -275,7 +343,7 @@ impl RegistryClient {
         }
         let result = self
             .retrying(ask.registry, ask.what, attempts, false, || {
-                self.first_contact(ask, state)
+                self.first_contact(ask, target, state)
             })
             .await;
         match result {
@@ -293,19 +361,28 @@ impl RegistryClient {
     }
 
     /// Sends `ask` anonymously over HTTPS (and, for an insecure registry that does not answer
-    /// there, plain HTTP); the first scheme that answers at all is the registry's. A `401` of the
-    /// registry's own origin records its challenge.
+    /// there, plain HTTP); the first scheme that answers at all is the registry's. A registry
+    /// configured as plain HTTP (`--insecure-registry http://…`, an `http://` mirror) is asked
+    /// over HTTP directly. A `401` of the registry's own origin records its challenge.
     async fn first_contact(
         &self,
         ask: Ask<'_>,
+        target: &Target,
         state: &RegistryState,
     ) -> Result<(Endpoint, reqwest::Response)> {
-        let host = api_host(ask.registry);
-        let insecure = self.config().is_insecure(ask.registry);
-        let schemes: &[&str] = if insecure {
-            &["https", "http"]
-        } else {
-            &["https"]
+        let host = target.host.as_str();
+        let config = self.config();
+        let settings = config.routes.host(host);
+        let insecure = config.is_insecure(ask.registry)
+            || config.is_insecure(host)
+            || settings.is_some_and(|s| s.skip_verify || s.plain_http);
+        let plain = config.is_plain_http(ask.registry) || config.is_plain_http(host);
+        let schemes: &[&str] = match target.scheme {
+            Some(RouteScheme::Http) => &["http"],
+            Some(RouteScheme::Https) => &["https"],
+            None if plain => &["http"],
+            None if insecure => &["https", "http"],
+            None => &["https"],
         };
         let mut last_err = None;
         for scheme in schemes {
@@ -315,7 +392,11 @@ impl RegistryClient {
                     detail: format!("registry host {host:?} does not form a URL: {e}"),
                 }
             })?;
-            let endpoint = Endpoint { base, insecure };
+            let endpoint = Endpoint {
+                base,
+                root: target.root.clone(),
+                insecure,
+            };
             let url = endpoint.url(&ask)?;
             let _permit = state.limit.acquire().await;
             match self
@@ -364,7 +445,7 @@ impl RegistryClient {
                 let token = state
                     .tokens
                     .get(
-                        self.http(realm.insecure),
+                        &self.http(&realm.host_port(), realm.insecure)?,
                         ask.registry,
                         &realm,
                         &scope,
@@ -435,9 +516,57 @@ impl RegistryClient {
     ///
     /// [`Served`]: crate::client::Served
     pub(crate) async fn exchange(&self, ask: Ask<'_>) -> Result<Exchange> {
+        let routes = &self.config().routes;
+        if routes.is_empty() {
+            return self.exchange_at(ask, &Target::upstream(&ask)).await;
+        }
+        let endpoints = routes
+            .route(ask.registry, ask.repository, ask.by_digest())
+            .map_err(|b| RegistryError::Blocked {
+                registry: ask.registry.to_owned(),
+                repository: ask.repository.to_owned(),
+                detail: format!("blocked by {}", b.origin),
+            })?;
+        if endpoints.is_empty() {
+            return Err(RegistryError::Blocked {
+                registry: ask.registry.to_owned(),
+                repository: ask.repository.to_owned(),
+                detail:
+                    "no configured endpoint may resolve a tag (containerd `resolve` capability)"
+                        .to_owned(),
+            });
+        }
+        // Mirrors in order, then the upstream: the first that answers serves; a failure gives
+        // way to the next, and the last one's error stands.
+        let last = endpoints.len() - 1;
+        for (i, endpoint) in endpoints.into_iter().enumerate() {
+            let target = Target::routed(&ask, endpoint);
+            match self.exchange_at(ask, &target).await {
+                Err(e) if i < last => {
+                    tracing::debug!(
+                        registry = ask.registry,
+                        endpoint = %target.host,
+                        origin = target.origin.as_deref().unwrap_or_default(),
+                        error = %e,
+                        "endpoint failed, trying the next"
+                    );
+                }
+                result => return result,
+            }
+        }
+        unreachable!("the last endpoint always returns")
+    }
+
+    /// [`RegistryClient::exchange`] at one target.
+    async fn exchange_at(&self, ask: Ask<'_>, target: &Target) -> Result<Exchange> {
+        let ask = Ask {
+            registry: &target.name,
+            repository: &target.repository,
+            ..ask
+        };
         let state = self.state(ask.registry);
         let mut attempts = Attempts::default();
-        let (endpoint, mut first) = self.connect(ask, &state, &mut attempts).await?;
+        let (endpoint, mut first) = self.connect(ask, target, &state, &mut attempts).await?;
         let url = endpoint.url(&ask)?;
         let mut looked_up = state.challenge().is_some();
         let mut tries = if looked_up {
@@ -634,9 +763,20 @@ impl RegistryClient {
                 url.host_str()
                     .is_some_and(|h| self.config().is_insecure(&host_port(&url, h)))
             };
-            let mut rb = self.http(insecure).request(ask.method.clone(), url.clone());
+            let host = url
+                .host_str()
+                .map(|h| host_port(&url, h))
+                .unwrap_or_default();
+            let mut rb = self
+                .http(&host, insecure)?
+                .request(ask.method.clone(), url.clone());
             if let Some(accept) = ask.accept {
                 rb = rb.header(ACCEPT, accept);
+            }
+            if let Some(settings) = self.config().routes.host(&host) {
+                for (name, value) in &settings.headers {
+                    rb = rb.header(name.as_str(), value.as_str());
+                }
             }
             if let (Some(auth), true) = (auth, same_origin) {
                 rb = rb.header(AUTHORIZATION, auth);

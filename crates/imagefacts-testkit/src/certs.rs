@@ -59,13 +59,13 @@ fn openssl(dir: &Path, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Generates a CA and a server certificate for 127.0.0.1/localhost into `dir` (with `openssl`).
-///
-/// # Errors
-///
-/// When `openssl` is missing or fails.
-pub fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
-    std::fs::create_dir_all(dir)?;
+/// Writes a self-signed CA `<name>.crt`/`<name>.key` (EC P-256) named `cn` into `dir`.
+fn make_ca(dir: &Path, name: &str, cn: &str) -> anyhow::Result<()> {
+    let (key, crt, subj) = (
+        format!("{name}.key"),
+        format!("{name}.crt"),
+        format!("/CN={cn}"),
+    );
     openssl(
         dir,
         &[
@@ -77,19 +77,32 @@ pub fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
             "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-keyout",
-            "ca.key",
+            &key,
             "-out",
-            "ca.crt",
+            &crt,
             "-days",
             "3650",
             "-subj",
-            "/CN=imagefacts test CA",
+            &subj,
             "-addext",
             "basicConstraints=critical,CA:TRUE",
             "-addext",
             "keyUsage=critical,keyCertSign,cRLSign",
         ],
-    )?;
+    )
+}
+
+/// Writes `<name>.key` (EC P-256, PKCS#8) and `<name>.crt` for `cn`, signed by the CA `ca`
+/// (`<ca>.crt`/`<ca>.key`), with the X.509 extensions `ext` (an openssl extfile body).
+fn make_leaf(dir: &Path, name: &str, cn: &str, ca: &str, ext: &str) -> anyhow::Result<()> {
+    let (key, csr, crt, extfile) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.crt"),
+        format!("{name}.ext"),
+    );
+    let (ca_crt, ca_key) = (format!("{ca}.crt"), format!("{ca}.key"));
+    let subj = format!("/CN={cn}");
     openssl(
         dir,
         &[
@@ -100,39 +113,53 @@ pub fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
             "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-keyout",
-            "server.key",
+            &key,
             "-out",
-            "server.csr",
+            &csr,
             "-subj",
-            "/CN=localhost",
+            &subj,
         ],
     )?;
-    std::fs::write(
-        dir.join("server.ext"),
-        "basicConstraints=critical,CA:FALSE\n\
-         keyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=serverAuth\n\
-         subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )?;
+    std::fs::write(dir.join(&extfile), ext)?;
     openssl(
         dir,
         &[
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            &csr,
             "-CA",
-            "ca.crt",
+            &ca_crt,
             "-CAkey",
-            "ca.key",
+            &ca_key,
             "-CAcreateserial",
             "-out",
-            "server.crt",
+            &crt,
             "-days",
             "3650",
             "-extfile",
-            "server.ext",
+            &extfile,
         ],
+    )
+}
+
+/// Generates a CA and a server certificate for 127.0.0.1/localhost into `dir` (with `openssl`).
+///
+/// # Errors
+///
+/// When `openssl` is missing or fails.
+pub fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
+    std::fs::create_dir_all(dir)?;
+    make_ca(dir, "ca", "imagefacts test CA")?;
+    make_leaf(
+        dir,
+        "server",
+        "localhost",
+        "ca",
+        "basicConstraints=critical,CA:FALSE\n\
+         keyUsage=critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=serverAuth\n\
+         subjectAltName=IP:127.0.0.1,DNS:localhost\n",
     )?;
     let cert_dir = dir.join("certs.d");
     std::fs::create_dir_all(&cert_dir)?;
@@ -148,72 +175,15 @@ pub fn generate_tls(dir: &Path) -> anyhow::Result<TlsFiles> {
 /// Generates a client CA and a client certificate (CN `imagefacts-test-client`) into `dir`.
 pub(crate) fn generate_client_identity(dir: &Path) -> anyhow::Result<ClientFiles> {
     std::fs::create_dir_all(dir)?;
-    openssl(
+    make_ca(dir, "client-ca", "imagefacts test client CA")?;
+    make_leaf(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "client-ca.key",
-            "-out",
-            "client-ca.crt",
-            "-days",
-            "3650",
-            "-subj",
-            "/CN=imagefacts test client CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    )?;
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "client.key",
-            "-out",
-            "client.csr",
-            "-subj",
-            "/CN=imagefacts-test-client",
-        ],
-    )?;
-    std::fs::write(
-        dir.join("client.ext"),
+        "client",
+        "imagefacts-test-client",
+        "client-ca",
         "basicConstraints=critical,CA:FALSE\n\
          keyUsage=critical,digitalSignature\n\
          extendedKeyUsage=clientAuth\n",
-    )?;
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "client.csr",
-            "-CA",
-            "client-ca.crt",
-            "-CAkey",
-            "client-ca.key",
-            "-CAcreateserial",
-            "-out",
-            "client.crt",
-            "-days",
-            "3650",
-            "-extfile",
-            "client.ext",
-        ],
     )?;
     let key = dir.join("client.key");
     let key_pem = std::fs::read_to_string(&key).context("reading client key")?;

@@ -175,7 +175,9 @@ fn no_credential_source_sends_its_secret_to_an_untrusted_realm_or_a_redirect_tar
     );
     let creds = format!("{host}={user}:{}", secret("creds"));
     let authfile_s = s(&authfile);
-    let cases: Vec<(&str, String, Vec<(&str, String)>, Vec<&str>)> = vec![
+    /// (kind, its secret, environment, flags).
+    type Case<'a> = (&'a str, String, Vec<(&'a str, String)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         ("creds", secret("creds"), vec![], vec!["--creds", &creds]),
         (
             "authfile",
@@ -254,4 +256,58 @@ fn no_credential_source_sends_its_secret_to_an_untrusted_realm_or_a_redirect_tar
     );
     assert!(*asked.lock().unwrap(), "the pull secret was not read");
     assert_served_anonymously("pullSecret", &run, &trap, user, &pull_secret);
+}
+
+#[test]
+fn the_upstream_registrys_credentials_never_reach_its_mirror() {
+    // A mirror that asks for Basic credentials: the client has some for docker.io, none for the
+    // mirror, so the mirror must only ever be asked anonymously. The upstream of this route is
+    // a closed local port (no request leaves 127.0.0.1).
+    let mirror = ScriptedServer::start(|_: &Request| {
+        Reply::new(401).header("WWW-Authenticate", r#"Basic realm="mirror""#)
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("certs.d");
+    std::fs::create_dir_all(hosts.join("docker.io")).unwrap();
+    std::fs::write(
+        hosts.join("docker.io/hosts.toml"),
+        format!(
+            "server = \"http://127.0.0.1:1\"\n\n[host.\"http://{}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            mirror.host()
+        ),
+    )
+    .unwrap();
+    let docker = dir.path().join("docker");
+    write_config(
+        &docker.join("config.json"),
+        &auths("https://index.docker.io/v1/", "hub", "s3cret-hub-config"),
+    );
+    let hosts_s = hosts.display().to_string();
+    let docker_s = docker.display().to_string();
+    let run = imagefacts_env(
+        &[
+            "inspect",
+            "--hosts-dir",
+            &hosts_s,
+            "--creds",
+            "docker.io=hub:s3cret-hub-flag",
+            "--retries",
+            "0",
+            "docker.io/library/x:1",
+        ],
+        &[("DOCKER_CONFIG", &docker_s)],
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(!mirror.requests().is_empty(), "the mirror was not asked");
+    for secret in ["s3cret-hub-config", "s3cret-hub-flag"] {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("hub:{secret}"));
+        for r in mirror.requests() {
+            let text = format!("{} {:?}", r.path, r.headers);
+            assert!(
+                !text.contains(secret) && !text.contains(&b64),
+                "{secret} reached the mirror: {text}"
+            );
+        }
+    }
 }

@@ -15,6 +15,7 @@ mod inspect;
 mod layouts;
 mod leaks;
 mod requests;
+mod routes;
 mod schema;
 mod secrets;
 mod support;

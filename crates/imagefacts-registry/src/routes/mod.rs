@@ -54,6 +54,7 @@
 //! transport adds it when `Endpoint::mirror`); push. A malformed file is an error here, where
 //! containerd logs it and falls back to the directory's certificate files and k3s skips the bad entry.
 
+mod auth;
 mod certs_d;
 mod containerd;
 mod flag;
@@ -70,6 +71,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{MapAccess, Visitor};
 
+pub use auth::RouteCredentials;
 pub use certs_d::read_containerd_hosts_dir;
 pub use containerd::parse_containerd_hosts;
 pub use flag::parse_mirror_flag;

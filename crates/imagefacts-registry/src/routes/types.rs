@@ -42,6 +42,31 @@ pub struct Endpoint {
     pub origin: String,
 }
 
+impl HostSettings {
+    /// Whether the host needs an HTTP client of its own (CA files, a client certificate, no
+    /// verification, a dial timeout).
+    pub fn has_tls_settings(&self) -> bool {
+        !self.ca_files.is_empty()
+            || self.client_identity.is_some()
+            || self.skip_verify
+            || self.dial_timeout.is_some()
+    }
+
+    /// A key naming the TLS settings (file paths, flags; no secret), so hosts with the same
+    /// settings share one client.
+    pub(crate) fn tls_key(&self) -> String {
+        format!(
+            "{:?}|{:?}|{}|{:?}",
+            self.ca_files,
+            self.client_identity
+                .as_ref()
+                .map(|c| (c.cert.as_path(), c.key.as_path())),
+            self.skip_verify,
+            self.dial_timeout
+        )
+    }
+}
+
 /// TLS and transport settings of one host, from whichever files named it.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct HostSettings {
