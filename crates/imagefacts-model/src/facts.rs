@@ -21,6 +21,9 @@ use crate::discovery::{
 use crate::platform::Platform;
 use crate::reference::ImageRef;
 
+mod supply_chain;
+pub use supply_chain::{ArtifactKind, SupplyChain, SupplyChainArtifact, SupplyChainMethod};
+
 /// Format version written in [`FactsFile::version`].
 pub const FACTS_VERSION: &str = "v1";
 
@@ -163,6 +166,20 @@ pub struct ImageFacts {
     /// Set when the nodes hold this reference at different digests (one tag, several builds).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub node_digests_differ: bool,
+    /// The manifest is an OCI artifact, not an image: its `artifactType` (or its config media
+    /// type when that is not an image config's). Such an entry has no platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// The manifest an artifact describes (`subject`), when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Digest>,
+    /// Signatures, attestations and SBOMs found beside the image (`--supply-chain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply_chain: Option<SupplyChain>,
+    /// When the tag does not exist: the repository's existing tags nearest to it (at most 5,
+    /// nearest first), when the tag list could be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nearest_tags: Vec<String>,
     /// When these facts were collected.
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "String", extend("format" = "date-time"))]
@@ -227,6 +244,10 @@ impl ImageFacts {
             node_platforms: Vec::new(),
             node_images: Vec::new(),
             node_digests_differ: false,
+            artifact_type: None,
+            subject: None,
+            supply_chain: None,
+            nearest_tags: Vec::new(),
             collected_at,
             source: FactsSource::Registry,
             auth_source: None,
