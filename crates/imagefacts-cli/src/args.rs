@@ -28,6 +28,9 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Facts as a table: from a facts.json file or a support bundle holding image-facts/.
     Report(ReportArgs),
+    /// Insights (why an image fails to pull, drift, platform mismatch, mutable or stale
+    /// references, supply chain) from a facts.json file or a bundle, asking no registry.
+    Analyze(AnalyzeArgs),
     /// Print the JSON Schema (draft 2020-12) of facts.json.
     Schema,
     /// Check a facts.json file against the schema; each violation is printed with its JSON path.
@@ -70,6 +73,10 @@ pub struct BundleArgs {
     /// Collection settings.
     #[command(flatten)]
     pub collect: CollectArgs,
+
+    /// How the insights of image-facts/analysis.json are judged.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 /// Output format of `imagefacts report`.
@@ -99,6 +106,60 @@ pub struct ReportArgs {
     /// The time ages are computed against (RFC 3339) [default: now].
     #[arg(long, hide = true, value_name = "TIME")]
     pub now: Option<String>,
+
+    /// How the insights printed first are judged.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// How insights are judged.
+#[derive(Debug, Args)]
+pub struct AnalysisArgs {
+    /// An image built longer ago than this is stale.
+    #[arg(long, default_value = "365d", value_name = "DURATION", value_parser = parse_duration_long)]
+    pub stale_after: Duration,
+
+    /// Namespaces (comma-separated globs) where a reference without a digest is worth an insight.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "GLOBS",
+        default_value = "prod,production,prod-*,*-prod"
+    )]
+    pub production_namespaces: Vec<String>,
+}
+
+/// Arguments of `imagefacts analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// A facts.json file, or a support bundle with image-facts/facts.json.
+    #[arg(value_name = "FILE|BUNDLE")]
+    pub input: PathBuf,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = AnalyzeFormat::Text)]
+    pub format: AnalyzeFormat,
+
+    /// Also list the checks that passed (`debug` results).
+    #[arg(long)]
+    pub all: bool,
+
+    /// How insights are judged.
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+
+    /// The time ages are computed against (RFC 3339) [default: now].
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// `analyze -o` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    /// One line per insight, worst first.
+    Text,
+    /// troubleshoot's analysis.json.
+    Json,
 }
 
 /// Where images are discovered: a live cluster (the default), a support bundle or manifest files.
@@ -436,6 +497,14 @@ pub enum ProgressArg {
 const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Parses `250ms`, `90s`, `5m`, `2h`, `1d` or a bare number of seconds, up to 30 days.
+/// A duration of any length (`365d`), for thresholds rather than waits.
+fn parse_duration_long(s: &str) -> Result<Duration, String> {
+    match s.strip_suffix('d').map(str::parse::<u64>) {
+        Some(Ok(days)) if days > 0 => Ok(Duration::from_secs(days.saturating_mul(86_400))),
+        _ => parse_duration(s),
+    }
+}
+
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());

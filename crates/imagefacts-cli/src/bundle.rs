@@ -21,6 +21,8 @@ use crate::discover::{
 
 /// Where facts go inside a bundle.
 const FACTS_PATH: &str = "image-facts/facts.json";
+/// Where the insights go inside a bundle (troubleshoot's own `analysis.json` is at the root).
+const ANALYSIS_PATH: &str = "image-facts/analysis.json";
 /// Cap on a facts.json read back from a bundle.
 const MAX_FACTS_BYTES: u64 = 512 * 1024 * 1024;
 
@@ -208,16 +210,25 @@ fn summary_text(ns: &str, file: &FactsFile) -> String {
     out
 }
 
-/// `image-facts/facts.json` plus, per namespace looked at, what upstream's collector writes:
+/// `image-facts/facts.json` and `image-facts/analysis.json` plus, per namespace looked at, what upstream's collector writes:
 /// `<ns>-facts.json` (with `namespace` set) and `<ns>-summary.txt` for a namespace with images,
 /// `<ns>-info.txt` for one without, and `<ns>-error.txt` when reading the namespace failed.
-fn image_fact_files(file: &FactsFile, looked_at: &[String]) -> anyhow::Result<Vec<BundleFile>> {
+fn image_fact_files(
+    file: &FactsFile,
+    looked_at: &[String],
+    analysis: &crate::args::AnalysisArgs,
+) -> anyhow::Result<Vec<BundleFile>> {
     let pretty = |f: &FactsFile| -> anyhow::Result<Vec<u8>> {
         let mut v = serde_json::to_vec_pretty(f)?;
         v.push(b'\n');
         Ok(v)
     };
-    let mut files = vec![BundleFile::new(FACTS_PATH, pretty(file)?)];
+    let results =
+        imagefacts_analysis::analyze(file, &crate::analyze::options(analysis, file.generated_at));
+    let mut files = vec![
+        BundleFile::new(FACTS_PATH, pretty(file)?),
+        BundleFile::new(ANALYSIS_PATH, crate::analyze::analysis_json(&results)?),
+    ];
     let mut namespaces: BTreeSet<&str> = file
         .image_facts
         .iter()
@@ -293,7 +304,7 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
         let file = facts_of(&mut found, &args.registry, &args.collect).await?;
         let report = bundle.add(
             args.output.as_deref(),
-            &image_fact_files(&file, &found.discovery.namespaces)?,
+            &image_fact_files(&file, &found.discovery.namespaces, &args.analysis)?,
             args.force,
         )?;
         println!("{}", report.output.display());
@@ -326,7 +337,11 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
     drop(objects);
     let facts = if args.include_images {
         let file = facts_of(&mut found, &args.registry, &args.collect).await?;
-        files.extend(image_fact_files(&file, &found.discovery.namespaces)?);
+        files.extend(image_fact_files(
+            &file,
+            &found.discovery.namespaces,
+            &args.analysis,
+        )?);
         Some(file)
     } else {
         None

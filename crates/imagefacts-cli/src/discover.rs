@@ -188,6 +188,7 @@ pub(crate) async fn facts_of(
     let mut file = collect_facts(registry, collect, requests, extra).await?;
     file.cluster_platforms = found.discovery.cluster_platforms.clone();
     file.discovery_errors = found.discovery.errors.clone();
+    file.pull_secrets = found.discovery.pull_secrets.clone();
     Ok(file)
 }
 

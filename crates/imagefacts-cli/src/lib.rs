@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+mod analyze;
 mod args;
 mod bundle;
 mod credentials;
@@ -67,6 +68,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         args::Command::Collect(a) => discover::collect(a).await,
         args::Command::Bundle(a) => bundle::run(a).await,
         args::Command::Report(a) => report::run(a),
+        args::Command::Analyze(a) => analyze::run(a),
         args::Command::Schema => schema::print_schema(),
         args::Command::Validate { file } => schema::validate(&file),
     }

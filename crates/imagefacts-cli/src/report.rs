@@ -326,7 +326,7 @@ fn render(file: &FactsFile, now: OffsetDateTime, wide: bool, color: bool) -> Str
 }
 
 /// Reads facts.json from a file, or `image-facts/facts.json` from a support bundle.
-fn load(path: &Path) -> anyhow::Result<FactsFile> {
+pub(crate) fn load(path: &Path) -> anyhow::Result<FactsFile> {
     let bytes = crate::bundle::read_facts_bytes(path)?;
     serde_json::from_slice(&bytes)
         .with_context(|| format!("{} does not hold a facts.json v1", path.display()))
@@ -334,15 +334,25 @@ fn load(path: &Path) -> anyhow::Result<FactsFile> {
 
 pub(crate) fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     let file = load(&args.input)?;
-    let now = match &args.now {
-        Some(t) => OffsetDateTime::parse(t, &Rfc3339).context("--now must be RFC 3339")?,
-        None => OffsetDateTime::now_utc(),
-    };
+    let now = crate::analyze::now(args.now.as_deref())?;
     let out = match args.format {
         ReportFormat::Table => {
             let color = std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            render(&file, now, args.wide, color)
+            // The insights first, worst first; then the table.
+            let results =
+                imagefacts_analysis::analyze(&file, &crate::analyze::options(&args.analysis, now));
+            let mut out = String::new();
+            if results
+                .iter()
+                .any(|r| r.severity != imagefacts_analysis::Severity::Debug)
+            {
+                out.push_str("Insights\n");
+                out.push_str(&crate::analyze::text(&results, false));
+                out.push('\n');
+            }
+            out.push_str(&render(&file, now, args.wide, color));
+            out
         }
         ReportFormat::Json => {
             let mut s = serde_json::to_string_pretty(&rows(&file, now))?;

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::digest::Digest;
 use crate::discovery::{
-    DiscoveryError, NodeImage, PullFailure, RunningDigest, SecretRef, WorkloadRef,
+    DiscoveryError, NodeImage, PullFailure, PullSecretInfo, RunningDigest, SecretRef, WorkloadRef,
 };
 use crate::platform::Platform;
 use crate::reference::ImageRef;
@@ -51,6 +51,11 @@ pub struct FactsFile {
     /// What discovery could not read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub discovery_errors: Vec<DiscoveryError>,
+    /// The pull secrets the source holds, by namespace and name, with the registries each
+    /// covers (never their contents): what the analyzers need to tell "no pull secret for this
+    /// registry in this namespace".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pull_secrets: Vec<PullSecretInfo>,
 }
 
 impl FactsFile {
@@ -75,6 +80,7 @@ impl FactsFile {
             summary,
             cluster_platforms: Vec::new(),
             discovery_errors: Vec::new(),
+            pull_secrets: Vec::new(),
         }
     }
 }
@@ -188,8 +194,8 @@ pub struct ImageFacts {
     #[serde(default)]
     pub source: FactsSource,
     /// Which credential the registry was asked with: its kind and non-secret identity
-    /// (`pullSecret:shop/regcred`, `dockerConfig:<path>`, `credHelper:ecr-login`, `anonymous`).
-    /// Absent when no request was made.
+    /// (`pullSecret:shop/regcred`, `dockerConfig:<path>`, `credHelper:ecr-login`, `anonymous`);
+    /// on an `auth` failure, the one refused last. Absent when no request was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_source: Option<String>,
     /// The endpoint that answered (`https://host[:port]`): the registry itself, or the mirror

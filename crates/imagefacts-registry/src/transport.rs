@@ -626,13 +626,32 @@ impl RegistryClient {
                     looked_up = true;
                     let found = self.tries(ask, &state);
                     if matches!(found.as_slice(), [Try::Anonymous]) {
+                        self.record_refusal(&tries[i], &endpoint, &e);
                         return Err(e);
                     }
                     tries = found;
                     i = 0;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.record_refusal(&tries[i], &endpoint, &e);
+                    return Err(e);
+                }
             }
+        }
+    }
+
+    /// On an `auth` failure, records the credential the registry refused last (or `anonymous`),
+    /// so an entry says which credential did not work.
+    fn record_refusal(&self, tried: &Try, endpoint: &Endpoint, e: &RegistryError) {
+        if e.kind() != ErrorKind::Auth || matches!(tried, Try::Failed(_)) {
+            return;
+        }
+        if let Some(served) = self.served() {
+            let source = match tried {
+                Try::With(c) => c.source.clone(),
+                _ => AuthSource::anonymous(),
+            };
+            served.record(source, endpoint.base.origin().ascii_serialization());
         }
     }
 

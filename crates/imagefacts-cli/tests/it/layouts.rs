@@ -308,9 +308,10 @@ fn a_hostile_namespace_is_refused_before_any_registry_request() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        written
-            .iter()
-            .all(|n| n == "facts.json" || n.starts_with("shop-") || n == "default-error.txt"),
+        written.iter().all(|n| n == "facts.json"
+            || n == "analysis.json"
+            || n.starts_with("shop-")
+            || n == "default-error.txt"),
         "{written:?}"
     );
     assert!(!dir.path().join("b").exists() && !bundle.join("image-facts/x").exists());

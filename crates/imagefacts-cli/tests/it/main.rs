@@ -3,6 +3,7 @@
 //!
 //! All tests live in this one binary; each starts its own servers on 127.0.0.1 and stops them.
 
+mod analysis;
 mod bundles;
 mod cluster;
 mod credentials;
