@@ -142,6 +142,35 @@ fn collect_from_a_bundle_reports_workloads_running_digests_and_tag_drift() {
     assert_eq!(multi["workloads"][0]["containerType"], "init");
     assert!(multi.get("tagDrift").is_none());
 
+    // The insight: the running build is not what the tag names now, and prod runs by tag only.
+    let file = dir.path().join("facts.json");
+    std::fs::write(&file, &run.stdout).unwrap();
+    let run = imagefacts(&["analyze", "-o", "json", &file.display().to_string()]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let results: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    let drift: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["labels"]["analyzer"] == "tagDrift" && r["severity"] != "debug")
+        .collect();
+    assert_eq!(drift.len(), 1, "{drift:#?}");
+    assert_eq!(drift[0]["labels"]["cause"], "tagMoved");
+    assert_eq!(drift[0]["severity"], "warn");
+    assert_eq!(
+        drift[0]["involvedObject"],
+        json!({"kind": "Pod", "namespace": "prod", "name": "app-1", "apiVersion": "v1"})
+    );
+    let detail = drift[0]["insight"]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&new_digest[7..19]) && detail.contains(&old_digest[7..19]),
+        "{detail}"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| r["labels"]["cause"] == "noDigestInProduction"
+                && r["variables"]["image"] == format!("{host}/drift/app:1"))
+    );
+
     // A reference pinning both, tag and digest: the facts are of the digest, the tag has moved.
     let pinned = format!("{host}/drift/app:1@{old_digest}");
     let run = imagefacts(&args(
