@@ -18,4 +18,5 @@ mod requests;
 mod routes;
 mod schema;
 mod secrets;
+mod supply;
 mod support;
