@@ -460,6 +460,12 @@ pub struct CollectArgs {
     #[arg(long, default_value_t = 64, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_platforms: u32,
 
+    /// Also look for each image's signatures, attestations and SBOMs (`supplyChain`): the OCI 1.1
+    /// referrers API, else the `sha256-<hex>` tag schema (cosign `.sig`/`.att`/`.sbom`) from the
+    /// repository's tag list, and the attestations in its index. Costs requests; off by default.
+    #[arg(long, conflicts_with = "offline")]
+    pub supply_chain: bool,
+
     /// Progress on stderr: a bar on a terminal (auto), JSON lines, or nothing.
     #[arg(long, value_enum, default_value_t = ProgressArg::Auto)]
     pub progress: ProgressArg,

@@ -67,6 +67,7 @@ fn collect_options(args: &CollectArgs) -> CollectOptions {
             .max_retry_time
             .or(args.deadline)
             .unwrap_or(imagefacts_engine::DEFAULT_MAX_RETRY_TIME),
+        supply_chain: args.supply_chain,
     }
 }
 

@@ -16,7 +16,8 @@ pub(crate) enum FetchError {
         /// What was missing (`tag r/a:1`, `manifest sha256:…`).
         what: String,
     },
-    /// An index without a child for the platform asked for, or with artifacts only.
+    /// An index without a child for the platform asked for, or with children of unknown
+    /// platforms only (an index of artifacts only is an artifact, not this error).
     #[error("{message}")]
     NoRunnablePlatform {
         /// What the index holds and what was asked for.

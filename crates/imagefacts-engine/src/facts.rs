@@ -10,17 +10,15 @@ use std::sync::Arc;
 
 use imagefacts_model::discovery::{ImageUse, RunningDigestKind};
 use imagefacts_model::manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest};
+use imagefacts_model::reference::Target;
 use imagefacts_model::{Digest, ImageRef, Platform, Reference};
-use imagefacts_registry::{RegistryClient, RegistryError};
+use imagefacts_registry::{RegistryError, TagList};
 use time::OffsetDateTime;
 
+use crate::artifact::{REFERENCE_DIGEST, REFERENCE_TYPE, index_artifact_type, is_attestation};
 use crate::error::{AtStep as _, FetchError, StepError};
 use crate::fetch::{Fetcher, Known, Trail};
-
-/// Annotation buildkit puts on attestation children of an index.
-const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
-/// Annotation naming the manifest an attestation describes.
-const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
+use crate::nearest::{NEAREST_TAGS, nearest_tags};
 
 /// Facts of one platform manifest, and its config when that could be read, before they are
 /// placed at the top level or in `platforms`.
@@ -206,12 +204,6 @@ async fn fill(
         .digest()
         .cloned()
         .or_else(|| running_manifest_digest(reference, usage));
-    let not_found = |error| async move {
-        StepError::new(
-            Step::Manifest,
-            explain_not_found(&fetcher.client, reference, error).await,
-        )
-    };
     let resolved = known.is_none();
     let digest = match (known, reference.tag()) {
         (Some(known), Some(tag)) => {
@@ -237,9 +229,14 @@ async fn fill(
         (None, _) => match fetcher.resolve(reference, trail).await {
             Ok(d) => d,
             Err(e) => {
-                let mut failed = not_found(e).await;
-                failed.step = Step::Resolve;
-                return Err(failed);
+                let (e, tags) = explain_not_found(fetcher, reference, e).await;
+                // A missing tag of a repository that exists: the tags nearest to it.
+                if let (Some(tags), Target::Tag(tag), Some(RegistryError::NotFound { .. })) =
+                    (tags, reference.target(), e.registry())
+                {
+                    facts.nearest_tags = nearest_tags(tag, &tags.tags, NEAREST_TAGS);
+                }
+                return Err(StepError::new(Step::Resolve, e));
             }
         },
     };
@@ -250,7 +247,10 @@ async fn fill(
     }
     let top = match fetcher.manifest(reference, &digest, trail).await {
         Ok(top) => top,
-        Err(e) => return Err(not_found(e).await),
+        Err(e) => {
+            let (e, _) = explain_not_found(fetcher, reference, e).await;
+            return Err(StepError::new(Step::Manifest, e));
+        }
     };
     facts.digest = Some(digest.clone());
     facts.media_type = top.value.media_type().to_owned();
@@ -258,7 +258,19 @@ async fn fill(
     match &top.value {
         Manifest::Image(manifest) => {
             facts.manifest_digest = Some(digest);
-            let (details, failed) = details(fetcher, reference, manifest, trail).await;
+            // An artifact (a signature, an SBOM, a Helm chart) is reported as what it is; its
+            // config is fetched only when it is an image config.
+            facts.artifact_type = manifest.artifact().map(str::to_owned);
+            facts.subject = manifest.subject.as_ref().map(|s| s.digest.clone());
+            let (details, failed) = if manifest.has_image_config() {
+                details(fetcher, reference, manifest, trail).await
+            } else {
+                let details = ImageDetails {
+                    manifest: (**manifest).clone(),
+                    config: None,
+                };
+                (details, None)
+            };
             if let Some(config) = details.image_config() {
                 facts.platform = config.platform();
             }
@@ -275,39 +287,44 @@ async fn fill(
 }
 
 /// A 404 on a tag says neither whether the repository exists (distribution answers
-/// `MANIFEST_UNKNOWN` for both) nor anything at all on a `HEAD`; one more request tells which it
-/// was: `NAME_UNKNOWN` for a missing repository, `MANIFEST_UNKNOWN` for a missing tag.
+/// `MANIFEST_UNKNOWN` for both) nor anything at all on a `HEAD`; the repository's tag list
+/// (read once per run, shared by every image of the repository) tells which it was:
+/// `NAME_UNKNOWN` for a missing repository, `MANIFEST_UNKNOWN` for a missing tag, and then
+/// which tags there are.
 async fn explain_not_found(
-    client: &RegistryClient,
+    fetcher: &Fetcher,
     reference: &Reference,
     e: FetchError,
-) -> FetchError {
+) -> (FetchError, Option<Arc<TagList>>) {
     let Some(RegistryError::NotFound {
         registry,
         what,
         code,
     }) = e.registry()
     else {
-        return e;
+        return (e, None);
     };
     if code.as_deref() == Some("NAME_UNKNOWN") {
-        return e;
+        return (e, None);
     }
-    match client
-        .repository_exists(reference.registry(), reference.repository())
-        .await
-    {
-        Ok(false) => FetchError::Registry(RegistryError::NotFound {
-            registry: registry.clone(),
-            what: format!("repository {}", reference.repository()),
-            code: Some("NAME_UNKNOWN".to_owned()),
-        }),
-        Ok(true) => FetchError::Registry(RegistryError::NotFound {
-            registry: registry.clone(),
-            what: what.clone(),
-            code: Some("MANIFEST_UNKNOWN".to_owned()),
-        }),
-        Err(_) => e,
+    match fetcher.tag_list(reference).await {
+        Err(FetchError::Registry(RegistryError::NotFound { .. })) => {
+            let e = FetchError::Registry(RegistryError::NotFound {
+                registry: registry.clone(),
+                what: format!("repository {}", reference.repository()),
+                code: Some("NAME_UNKNOWN".to_owned()),
+            });
+            (e, None)
+        }
+        Ok(tags) => {
+            let e = FetchError::Registry(RegistryError::NotFound {
+                registry: registry.clone(),
+                what: what.clone(),
+                code: Some("MANIFEST_UNKNOWN".to_owned()),
+            });
+            (e, Some(tags))
+        }
+        Err(_) => (e, None),
     }
 }
 
@@ -348,20 +365,15 @@ fn fill_primary(
     maps.extend_from_slice(extra_annotations);
     maps.push(&labels);
     facts.build_info = BuildInfo::from_maps(&maps);
-    facts.config_digest = Some(details.manifest.config.digest.clone());
+    facts.config_digest = details
+        .manifest
+        .has_image_config()
+        .then(|| details.manifest.config.digest.clone());
     facts.size = details.manifest.layers_size();
     facts.created = details.created();
     facts.layers = details.layers();
     facts.config = details.config_facts();
     facts.labels = labels;
-}
-
-/// Whether an index child is an attestation or otherwise not a runnable image.
-fn is_attestation(d: &Descriptor) -> bool {
-    d.annotations.contains_key(REFERENCE_TYPE)
-        || d.platform
-            .as_ref()
-            .is_none_or(|p| Platform::from(p).is_unknown())
 }
 
 /// Index of the primary child: the wanted platform, else linux/amd64, else the first.
@@ -383,6 +395,8 @@ async fn fill_index(
     facts: &mut ImageFacts,
     trail: &Trail,
 ) -> Result<(), StepError> {
+    facts.subject = index.subject.as_ref().map(|s| s.digest.clone());
+    facts.artifact_type = index_artifact_type(index);
     let mut children = Vec::new();
     for d in &index.manifests {
         if is_attestation(d) {
@@ -399,6 +413,11 @@ async fn fill_index(
         } else if let Some(p) = &d.platform {
             children.push((Platform::from(p), d));
         }
+    }
+    // An index of artifacts only (referrers, attestations) is reported as an artifact: it has
+    // no platform to run, and that is no error.
+    if children.is_empty() && facts.artifact_type.is_some() {
+        return Ok(());
     }
     let primary = primary_index(&children, options.wanted);
     // The primary and the first others up to the cap are fetched; the rest are listed only.
@@ -537,17 +556,6 @@ mod tests {
                 .collect(),
             artifact_type: None,
         }
-    }
-
-    #[test]
-    fn attestations_are_recognised() {
-        assert!(is_attestation(&desc(Some(("unknown", "unknown")), &[])));
-        assert!(is_attestation(&desc(None, &[])));
-        assert!(is_attestation(&desc(
-            Some(("linux", "amd64")),
-            &[(REFERENCE_TYPE, "attestation-manifest")]
-        )));
-        assert!(!is_attestation(&desc(Some(("linux", "amd64")), &[])));
     }
 
     #[test]

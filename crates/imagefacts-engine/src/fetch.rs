@@ -15,10 +15,11 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use imagefacts_model::facts::SupplyChain;
 use imagefacts_model::manifest::{self, ImageConfig, Manifest};
 use imagefacts_model::reference::Target;
 use imagefacts_model::{Digest, Reference};
-use imagefacts_registry::RegistryClient;
+use imagefacts_registry::{Referrers, RegistryClient, RegistryError, TagList};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
@@ -137,7 +138,19 @@ struct Caches {
     manifests: Memo<Digest, Known<Manifest>>,
     configs: Memo<Digest, Known<ImageConfig>>,
     tags: Memo<String, TagAnswer>,
+    /// Each repository's tag list, read once per run (failures too: a registry that refuses to
+    /// list is asked once), by `registry/repository`.
+    tag_lists: Memo<String, Result<Arc<TagList>, RegistryError>>,
+    /// Whether each registry has the referrers API, learnt from its first answer.
+    referrers_api: Memo<String, bool>,
+    /// What `--supply-chain` found, by `registry/repository@digest`.
+    supply_chains: Memo<String, SupplyChain>,
 }
+
+/// Pages of a repository's tag list read at most.
+pub(crate) const TAG_LIST_PAGES: usize = 20;
+/// Pages of an image's referrers read at most.
+const REFERRERS_PAGES: usize = 4;
 
 /// Fetches through the memory and disk caches.
 #[derive(Debug, Clone)]
@@ -157,6 +170,9 @@ impl Fetcher {
                 manifests: Memo::new(),
                 configs: Memo::new(),
                 tags: Memo::new(),
+                tag_lists: Memo::new(),
+                referrers_api: Memo::new(),
+                supply_chains: Memo::new(),
             }),
         }
     }
@@ -383,6 +399,82 @@ impl Fetcher {
             .await?;
         trail.cached(known.cached_at);
         Ok(known)
+    }
+}
+
+impl Fetcher {
+    /// The tags of `reference`'s repository, read once per run however many images ask (the
+    /// answer, or the failure, is shared).
+    pub(crate) async fn tag_list(&self, reference: &Reference) -> Result<Arc<TagList>, FetchError> {
+        let key = reference.name();
+        let answer = self
+            .caches
+            .tag_lists
+            .get_or_try_init(&key, || async {
+                self.not_cached(format!("the tags of {key}"))?;
+                Ok(self
+                    .client
+                    .list_tags(reference.registry(), reference.repository(), TAG_LIST_PAGES)
+                    .await
+                    .map(Arc::new))
+            })
+            .await?;
+        (*answer).clone().map_err(FetchError::Registry)
+    }
+
+    /// The referrers of `digest` (OCI 1.1 API). Whether a registry has the API is learnt from
+    /// its first answer: the other images wait for it, and ask nothing when it has none.
+    pub(crate) async fn referrers(
+        &self,
+        reference: &Reference,
+        digest: &Digest,
+    ) -> Result<Referrers, FetchError> {
+        self.not_cached(format!("the referrers of {digest}"))?;
+        let mut first = None;
+        let slot = &mut first;
+        let supported = self
+            .caches
+            .referrers_api
+            .get_or_try_init(&reference.registry().to_owned(), || async move {
+                let answer = self
+                    .client
+                    .referrers(reference, digest, REFERRERS_PAGES)
+                    .await?;
+                let supported = matches!(answer, Referrers::Listed(_));
+                *slot = Some(answer);
+                Ok(supported)
+            })
+            .await?;
+        match (first, *supported) {
+            (Some(answer), _) => Ok(answer),
+            (None, false) => Ok(Referrers::Unsupported),
+            (None, true) => Ok(self
+                .client
+                .referrers(reference, digest, REFERRERS_PAGES)
+                .await?),
+        }
+    }
+
+    /// The supply chain of the image `key` names (`registry/repository@digest`), looked for
+    /// once per run by `look`.
+    pub(crate) async fn supply_chain<F, Fut>(&self, key: &str, look: F) -> Arc<SupplyChain>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = SupplyChain>,
+    {
+        let looked = self
+            .caches
+            .supply_chains
+            .get_or_try_init(&key.to_owned(), || async { Ok(look().await) })
+            .await;
+        match looked {
+            Ok(chain) => chain,
+            // The look never fails; its failures are in the chain's `error`.
+            Err(e) => Arc::new(SupplyChain {
+                error: Some(e.to_string()),
+                ..SupplyChain::default()
+            }),
+        }
     }
 }
 

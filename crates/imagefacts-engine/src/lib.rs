@@ -13,7 +13,13 @@
 //! - Up to [`CollectOptions::concurrency`] images at once; per-registry limits and retries live in
 //!   the client, each image's retries bounded by [`CollectOptions::max_retry_time`].
 //! - A failure becomes a typed error in that image's entry, handled per [`Fallback`]; an overall
-//!   deadline turns unfinished images into `timeout` errors and the run still completes.
+//!   deadline turns unfinished images into `timeout` errors and the run still completes. A tag
+//!   that does not exist gets the repository's nearest tags (`nearestTags`, from its tag list,
+//!   read once per run per repository).
+//! - OCI artifacts (signatures, SBOMs, Helm charts, indexes of referrers) are reported as what
+//!   they are (`artifactType`, `subject`), without a platform and without fetching a config that
+//!   is not an image config; [`CollectOptions::supply_chain`] looks for each image's signatures,
+//!   attestations and SBOMs.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,11 +45,14 @@ use imagefacts_model::{Digest, ImageRef, Platform};
 use imagefacts_registry::{CredentialChain, CredentialSource, RegistryClient, RetryWindow, Served};
 use time::OffsetDateTime;
 
+mod artifact;
 pub mod cache;
 mod error;
 mod events;
 mod facts;
 mod fetch;
+mod nearest;
+mod supply;
 
 pub use cache::{CacheError, DiskCache};
 pub use events::{Event, EventSink, NoEvents};
@@ -90,6 +99,11 @@ pub struct CollectOptions {
     /// The longest one image spends retrying, over all its requests: waits for `Retry-After`
     /// and backoff, and the retried attempts (see [`RetryWindow`]).
     pub max_retry_time: Duration,
+    /// Look for each image's signatures, attestations and SBOMs (`supplyChain`): the referrers
+    /// API, else the tag schema from the repository's tag list, and the attestations of its
+    /// index. Off by default: it costs requests (one tag list per repository, one referrers
+    /// request per image where the registry has the API, one per tag found).
+    pub supply_chain: bool,
 }
 
 /// Default of [`CollectOptions::max_retry_time`].
@@ -110,6 +124,7 @@ impl Default for CollectOptions {
             offline: false,
             max_platforms: DEFAULT_MAX_PLATFORMS,
             max_retry_time: DEFAULT_MAX_RETRY_TIME,
+            supply_chain: false,
         }
     }
 }
@@ -433,6 +448,17 @@ impl Collector {
                 f = keep_what_was_obtained(f, request);
             }
             (Some(_), _) => f = keep_what_was_obtained(f, request),
+        }
+        // Looked for live, never from the cache (nor kept in the cached facts above); not for
+        // an entry whose registry gave nothing (`source: "bundle"`).
+        if self.options.supply_chain
+            && !self.options.offline
+            && f.source != FactsSource::Bundle
+            && let Some(digest) = f.digest.clone()
+        {
+            let primary = f.manifest_digest.clone().filter(|m| *m != digest);
+            f.supply_chain =
+                Some(supply::supply_chain(&fetcher, reference, &digest, primary.as_ref()).await);
         }
         f
     }

@@ -21,8 +21,11 @@ use crate::discovery::{
 use crate::platform::Platform;
 use crate::reference::ImageRef;
 
-mod supply_chain;
-pub use supply_chain::{ArtifactKind, SupplyChain, SupplyChainArtifact, SupplyChainMethod};
+pub mod supply_chain;
+pub use supply_chain::{
+    ArtifactKind, SupplyChain, SupplyChainArtifact, SupplyChainMethod, SupplyChainSummary,
+    is_referrers_tag, referrers_tag,
+};
 
 /// Format version written in [`FactsFile::version`].
 pub const FACTS_VERSION: &str = "v1";
@@ -841,6 +844,10 @@ pub struct Summary {
     /// Values hidden by redaction (secret-looking env variables and labels, URL credentials).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub redactions: usize,
+    /// Supply-chain totals (`--supply-chain`): entries looked at, signed, attested, with an
+    /// SBOM; absent when no entry was looked at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply_chain: Option<SupplyChainSummary>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -896,6 +903,9 @@ impl Summary {
                 .count(),
             rate_limits: BTreeMap::new(),
             redactions: 0,
+            supply_chain: SupplyChainSummary::of(
+                facts.iter().filter_map(|f| f.supply_chain.as_ref()),
+            ),
         }
     }
 }

@@ -79,6 +79,11 @@ pub struct ImageIndex {
     pub manifests: Vec<Descriptor>,
     /// Index annotations.
     pub annotations: BTreeMap<String, String>,
+    /// Artifact type of an OCI 1.1 index that is an artifact.
+    pub artifact_type: Option<String>,
+    /// The manifest this index describes (OCI 1.1 `subject`), when it names one (boxed: an
+    /// index is kept unboxed in [`Manifest`]).
+    pub subject: Option<Box<Descriptor>>,
 }
 
 /// A single-platform image manifest (OCI or Docker v2 schema 2).
@@ -96,6 +101,9 @@ pub struct ImageManifest {
     pub annotations: BTreeMap<String, String>,
     /// Artifact type, for artifact manifests.
     pub artifact_type: Option<String>,
+    /// The manifest this one describes (OCI 1.1 `subject`: a signature's or SBOM's image), when
+    /// it names one.
+    pub subject: Option<Descriptor>,
 }
 
 /// The largest size the OCI spec (an int64) and upstream troubleshoot's `size` can hold.
@@ -121,6 +129,23 @@ pub fn sum_sizes(sizes: impl IntoIterator<Item = u64>) -> u64 {
 }
 
 impl ImageManifest {
+    /// What the manifest is when it is an OCI artifact rather than an image: its `artifactType`,
+    /// else its config media type when that is not an image config's (the empty config
+    /// `application/vnd.oci.empty.v1+json`, a Helm chart's, ...). `None` for an image. A config
+    /// without a media type counts as an image config.
+    pub fn artifact(&self) -> Option<&str> {
+        self.artifact_type
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .or_else(|| (!self.has_image_config()).then_some(self.config.media_type.as_str()))
+    }
+
+    /// Whether the config blob is an image config (OCI or Docker, or unnamed), worth fetching
+    /// for the platform and runtime configuration.
+    pub fn has_image_config(&self) -> bool {
+        self.config.media_type.is_empty() || media_type::is_image_config(&self.config.media_type)
+    }
+
     /// Sum of the layer sizes, as upstream troubleshoot reports an image's `size` (saturating
     /// at [`MAX_SIZE`], never wrapping).
     pub fn layers_size(&self) -> u64 {
@@ -193,6 +218,17 @@ struct RawManifest {
     #[serde(default)]
     annotations: BTreeMap<String, String>,
     artifact_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_descriptor")]
+    subject: Option<Descriptor>,
+}
+
+/// A `subject` that is not a well-formed descriptor is ignored, not a reason to refuse the
+/// manifest: what the manifest is does not depend on it.
+fn lenient_descriptor<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Descriptor>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 fn malformed(what: &'static str, detail: impl ToString) -> ManifestError {
@@ -261,6 +297,8 @@ pub fn parse_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<Manife
                 .manifests
                 .ok_or_else(|| malformed("manifest", "index without \"manifests\""))?,
             annotations: raw.annotations,
+            artifact_type: raw.artifact_type,
+            subject: raw.subject.map(Box::new),
         })),
         ManifestKind::Image => Ok(Manifest::Image(Box::new(ImageManifest {
             media_type,
@@ -271,6 +309,7 @@ pub fn parse_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<Manife
             layers: raw.layers.unwrap_or_default(),
             annotations: raw.annotations,
             artifact_type: raw.artifact_type,
+            subject: raw.subject,
         }))),
         ManifestKind::Schema1 => Err(ManifestError::Schema1 { media_type }),
         ManifestKind::Other => Err(ManifestError::UnsupportedMediaType { media_type }),
@@ -447,6 +486,51 @@ mod tests {
             parse_manifest(bad_digest, None),
             Err(ManifestError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn artifacts_are_told_from_images() {
+        let doc = |config_type: &str, artifact_type: Option<&str>| {
+            let mut m = serde_json::json!({
+                "schemaVersion": 2, "mediaType": media_type::OCI_MANIFEST,
+                "config": {"mediaType": config_type, "digest": d(1), "size": 2},
+                "layers": [{"mediaType": "application/spdx+json", "digest": d(2), "size": 3}],
+                "subject": {"mediaType": media_type::OCI_MANIFEST, "digest": d(3), "size": 4},
+            });
+            if let Some(t) = artifact_type {
+                m["artifactType"] = t.into();
+            }
+            let Manifest::Image(m) = parse_manifest(m.to_string().as_bytes(), None).unwrap() else {
+                panic!("an image manifest")
+            };
+            m
+        };
+        let spdx = doc(media_type::OCI_EMPTY, Some("application/spdx+json"));
+        assert_eq!(spdx.artifact(), Some("application/spdx+json"));
+        assert!(!spdx.has_image_config());
+        assert_eq!(spdx.subject.as_ref().unwrap().digest.to_string(), d(3));
+        let helm = doc("application/vnd.cncf.helm.config.v1+json", None);
+        assert_eq!(
+            helm.artifact(),
+            Some("application/vnd.cncf.helm.config.v1+json")
+        );
+        let image = doc(media_type::OCI_CONFIG, None);
+        assert_eq!(image.artifact(), None);
+        assert!(image.has_image_config());
+        // An image config beside an artifactType: an artifact whose config is still worth reading.
+        let typed = doc(media_type::OCI_CONFIG, Some("application/vnd.example"));
+        assert_eq!(typed.artifact(), Some("application/vnd.example"));
+        assert!(typed.has_image_config());
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","artifactType":"application/vnd.example","manifests":[],"subject":{{"digest":"{}","size":1}}}}"#,
+            media_type::OCI_INDEX,
+            d(4)
+        );
+        let Manifest::Index(i) = parse_manifest(index.as_bytes(), None).unwrap() else {
+            panic!("an index")
+        };
+        assert_eq!(i.artifact_type.as_deref(), Some("application/vnd.example"));
+        assert_eq!(i.subject.unwrap().digest.to_string(), d(4));
     }
 
     #[test]

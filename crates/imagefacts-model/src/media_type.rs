@@ -12,6 +12,8 @@ pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.mani
 pub const DOCKER_MANIFEST_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Docker image config.
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+/// The empty config (`{}`) of an OCI 1.1 artifact manifest: not an image config.
+pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 /// Docker schema 1 manifest (deprecated, unsupported).
 pub const DOCKER_MANIFEST_V1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 /// Signed Docker schema 1 manifest (deprecated, unsupported).
@@ -56,6 +58,16 @@ pub fn classify(media_type: &str) -> ManifestKind {
     }
 }
 
+/// Whether `media_type` (parameters ignored) is an image config's: OCI or Docker. Anything else
+/// as a manifest's config (the empty config [`OCI_EMPTY`], a Helm chart's config, ...) makes the
+/// manifest an artifact.
+pub fn is_image_config(media_type: &str) -> bool {
+    matches!(
+        media_type.split(';').next().unwrap_or("").trim(),
+        OCI_CONFIG | DOCKER_CONFIG
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +83,11 @@ mod tests {
         assert_eq!(classify(DOCKER_MANIFEST_V1_SIGNED), ManifestKind::Schema1);
         assert_eq!(classify("application/json"), ManifestKind::Other);
         assert!(manifest_accept_header().contains(DOCKER_MANIFEST_V2));
+        assert!(is_image_config(OCI_CONFIG));
+        assert!(is_image_config(
+            "application/vnd.docker.container.image.v1+json; x=y"
+        ));
+        assert!(!is_image_config(OCI_EMPTY));
+        assert!(!is_image_config("application/vnd.cncf.helm.config.v1+json"));
     }
 }

@@ -4,7 +4,9 @@
 //! and `Bearer` challenges (tokens cached per realm, scope and credential until they expire,
 //! re-authenticating once on a 401; secrets only to realms trusted like the registry itself),
 //! resolves tags with `HEAD`, fetches manifests with the full `Accept` list and blobs through
-//! redirects, verifies the sha256 of every body and caps its size. Credentials come from a
+//! redirects, verifies the sha256 of every body and caps its size; lists a repository's tags and
+//! an image's OCI 1.1 referrers ([`RegistryClient::list_tags`], [`RegistryClient::referrers`])
+//! following `Link` pagination. Credentials come from a
 //! [`CredentialSource`]; none is ever printed. [`routes`] reads where a node sends pulls
 //! (containerd `hosts.toml`, `registries.conf`, k3s `registries.yaml`, `--mirror`): mirrors,
 //! rewrites, blocked prefixes and per-host TLS.
@@ -27,6 +29,7 @@ pub mod config;
 pub mod credentials;
 mod error;
 mod limiter;
+mod listing;
 pub mod observe;
 pub mod redact;
 mod response;
@@ -41,6 +44,7 @@ pub use credentials::{
     CredentialSource, DockerConfig, HelperRunner, Static,
 };
 pub use error::{RegistryError, Result};
+pub use listing::{Referrers, TagList};
 pub use observe::{Observer, RetryEvent};
 pub use response::parse_retry_after;
 pub use retry::{RetryPolicy, RetryWindow};

@@ -8,7 +8,9 @@
 //!   by an in-process token server (several users, OAuth2 identity tokens, a log of who asked:
 //!   [`TokenGrant`]), and TLS requiring a client certificate (mutual TLS). Its access log is parsed
 //!   into [`AccessLogEntry`] values.
-//!   [`Registry::seed`] writes images straight into its storage (fast, no access-log lines).
+//!   [`Registry::seed`] writes images straight into its storage (fast, no access-log lines);
+//!   [`Registry::upload_artifact`] and [`Registry::upload_manifest`] push OCI 1.1 artifacts and
+//!   indexes of referrers to a plain one over HTTP.
 //! - [`OciLayout`] / [`ImageSpec`]: deterministic OCI image layouts (images, indexes, buildkit-style
 //!   attestation manifests) written without docker or umoci.
 //! - skopeo wrappers ([`push`], [`skopeo_inspect`], ...) and a standard fixture set ([`push_fixtures`]).
@@ -34,6 +36,7 @@ mod seed;
 mod skopeo;
 mod token;
 mod troubleshoot;
+mod upload;
 mod upstream;
 
 pub use archive::{gzip, tar_dir, tar_files};
@@ -55,6 +58,7 @@ pub use token::{Grant, TokenGrant};
 pub use troubleshoot::{
     FixtureFormat, FixtureImages, TroubleshootLayout, write_troubleshoot_bundle,
 };
+pub use upload::{MEDIA_TYPE_EMPTY, Pushed};
 pub use upstream::{UpstreamDecoded, upstream_decode, upstream_decode_bytes};
 
 use sha2::{Digest, Sha256};

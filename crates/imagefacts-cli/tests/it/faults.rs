@@ -375,38 +375,53 @@ fn announced_rate_limits_are_reported_in_the_summary() {
     assert_eq!(rl["windowSeconds"], 21600);
 }
 
+/// An index of BuildKit attestations only is an artifact (in-toto), not an error; an index of
+/// children of unknown platforms that say nothing of being artifacts has no runnable platform.
 #[test]
-fn an_index_of_artifacts_only_is_no_runnable_platform() {
+fn an_index_of_attestations_only_is_an_artifact_and_of_unknown_platforms_no_runnable_platform() {
     let child = sha256(b"attestation");
-    let index = json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": OCI_MANIFEST, "digest": child, "size": 11,
-            "platform": {"architecture": "unknown", "os": "unknown"},
-            "annotations": {"vnd.docker.reference.type": "attestation-manifest"}
-        }]
-    })
-    .to_string()
-    .into_bytes();
-    let index_digest = sha256(&index);
-    let server = faulty(move |req, _| {
-        is_tag(req).then(|| {
-            Reply::new(200)
-                .header("Content-Type", "application/vnd.oci.image.index.v1+json")
-                .body(index.clone())
+    let index_of = |annotations: Value| {
+        json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{
+                "mediaType": OCI_MANIFEST, "digest": child, "size": 11,
+                "platform": {"architecture": "unknown", "os": "unknown"},
+                "annotations": annotations
+            }]
         })
-    });
-    let run = run_app(&server, &[]);
-    assert_eq!(run.status, 1);
-    let f = &run.facts()[0];
-    let e = &f["errorDetail"];
-    assert_eq!(e["kind"], "noRunnablePlatform", "{f}");
-    assert_eq!(e["step"], "platform");
-    assert_eq!(e["retryable"], false);
-    // It exists: its digest and the artifact it holds are kept.
-    assert_eq!(f["digest"], index_digest);
-    assert_eq!(f["attestations"][0]["manifestDigest"], child);
-    assert_eq!(f["partial"], true);
+        .to_string()
+        .into_bytes()
+    };
+    let attestations = index_of(json!({"vnd.docker.reference.type": "attestation-manifest"}));
+    let unknown = index_of(json!({}));
+    for (index, artifact) in [(attestations, true), (unknown, false)] {
+        let index_digest = sha256(&index);
+        let server = faulty(move |req, _| {
+            is_tag(req).then(|| {
+                Reply::new(200)
+                    .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                    .body(index.clone())
+            })
+        });
+        let run = run_app(&server, &[]);
+        let f = &run.facts()[0];
+        // It exists: its digest and the child it holds are kept either way.
+        assert_eq!(f["digest"], index_digest);
+        assert_eq!(f["attestations"][0]["manifestDigest"], child);
+        if artifact {
+            assert_eq!(run.status, 0, "{f}");
+            assert_eq!(f["artifactType"], "application/vnd.in-toto+json", "{f}");
+            assert!(f.get("error").is_none(), "{f}");
+            continue;
+        }
+        assert_eq!(run.status, 1);
+        let e = &f["errorDetail"];
+        assert_eq!(e["kind"], "noRunnablePlatform", "{f}");
+        assert_eq!(e["step"], "platform");
+        assert_eq!(e["retryable"], false);
+        assert_eq!(f["partial"], true);
+        assert!(f.get("artifactType").is_none(), "{f}");
+    }
 }
 
 /// A token endpoint that accepts the connection and never answers: each attempt of the one

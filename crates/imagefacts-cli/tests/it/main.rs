@@ -19,4 +19,5 @@ mod requests;
 mod routes;
 mod schema;
 mod secrets;
+mod supply;
 mod support;
