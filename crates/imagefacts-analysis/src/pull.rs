@@ -70,13 +70,7 @@ fn registry_key(key: &str) -> String {
         .strip_prefix("https://")
         .or_else(|| key.strip_prefix("http://"))
         .unwrap_or(key);
-    let host = key.split('/').next().unwrap_or(key).to_ascii_lowercase();
-    match host.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            "docker.io".to_owned()
-        }
-        _ => host,
-    }
+    imagefacts_model::reference::canonical_registry_host(key.split('/').next().unwrap_or(key))
 }
 
 /// What the pod's namespace holds for the image's registry.

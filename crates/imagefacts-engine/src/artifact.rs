@@ -63,11 +63,12 @@ pub(crate) fn index_artifact_type(index: &ImageIndex) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use imagefacts_model::media_type;
 
-    fn desc(
+    /// An index child for tests.
+    pub(crate) fn desc(
         platform: Option<(&str, &str)>,
         annotations: &[(&str, &str)],
         artifact_type: Option<&str>,

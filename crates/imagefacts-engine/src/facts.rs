@@ -537,31 +537,12 @@ async fn fill_index(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn desc(platform: Option<(&str, &str)>, annotations: &[(&str, &str)]) -> Descriptor {
-        Descriptor {
-            media_type: String::new(),
-            digest: imagefacts_model::Digest::sha256_of(b"x"),
-            size: 1,
-            platform: platform.map(
-                |(os, arch)| imagefacts_model::manifest::DescriptorPlatform {
-                    os: os.into(),
-                    architecture: arch.into(),
-                    ..Default::default()
-                },
-            ),
-            annotations: annotations
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            artifact_type: None,
-        }
-    }
+    use crate::artifact::tests::desc;
 
     #[test]
     fn primary_choice() {
-        let a = desc(Some(("linux", "arm64")), &[]);
-        let b = desc(Some(("linux", "amd64")), &[]);
+        let a = desc(Some(("linux", "arm64")), &[], None);
+        let b = desc(Some(("linux", "amd64")), &[], None);
         let children = vec![
             (Platform::from(a.platform.as_ref().unwrap()), &a),
             (Platform::from(b.platform.as_ref().unwrap()), &b),

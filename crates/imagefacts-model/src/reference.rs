@@ -51,6 +51,27 @@ use ReferenceErrorReason as Reason;
 const DOCKER_HUB: &str = "docker.io";
 /// Registry names that are aliases of [`DOCKER_HUB`].
 const DOCKER_HUB_ALIASES: [&str; 2] = ["index.docker.io", "registry-1.docker.io"];
+/// Docker Hub's old web host, which credential files (not references) may name.
+const DOCKER_HUB_LEGACY_HOST: &str = "registry.hub.docker.com";
+
+/// A registry host as credential and route files name it, canonical: lower-cased, and every
+/// name of Docker Hub (`index.docker.io`, `registry-1.docker.io`, `registry.hub.docker.com`)
+/// as `docker.io`, the registry references normalise to.
+///
+/// ```
+/// use imagefacts_model::reference::canonical_registry_host;
+/// assert_eq!(canonical_registry_host("Index.Docker.io"), "docker.io");
+/// assert_eq!(canonical_registry_host("ghcr.io"), "ghcr.io");
+/// ```
+pub fn canonical_registry_host(host: &str) -> String {
+    let host = host.trim().to_ascii_lowercase();
+    if DOCKER_HUB_ALIASES.contains(&host.as_str()) || host == DOCKER_HUB_LEGACY_HOST {
+        DOCKER_HUB.to_owned()
+    } else {
+        host
+    }
+}
+
 /// The namespace of Docker Hub's official images.
 const OFFICIAL_PREFIX: &str = "library/";
 /// The tag implied when neither tag nor digest is given.

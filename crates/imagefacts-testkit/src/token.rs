@@ -224,6 +224,15 @@ fn error_reply(status: u16, code: &str, message: &str, detail: &str) -> Reply {
         .json(&json!({"errors": [{"code": code, "message": message, "detail": detail}]}))
 }
 
+/// The 500 answer (and its logged grant) when a token could not be signed.
+fn signing_failed(mut grant: TokenGrant, e: &anyhow::Error) -> (TokenGrant, Reply) {
+    grant.status = 500;
+    (
+        grant,
+        Reply::new(500).body(format!("signing failed: {e:#}")),
+    )
+}
+
 fn issued_at() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -275,13 +284,7 @@ fn get_token(
     };
     let token = match signer.sign(&grant.subject, access) {
         Ok(t) => t,
-        Err(e) => {
-            grant.status = 500;
-            return (
-                grant,
-                Reply::new(500).body(format!("signing failed: {e:#}")),
-            );
-        }
+        Err(e) => return signing_failed(grant, &e),
     };
     let reply = Reply::new(200).json(&json!({
         "token": token,
@@ -384,13 +387,7 @@ fn post_token(
         .collect();
     let token = match signer.sign(&grant.subject, access) {
         Ok(t) => t,
-        Err(e) => {
-            grant.status = 500;
-            return (
-                grant,
-                Reply::new(500).body(format!("signing failed: {e:#}")),
-            );
-        }
+        Err(e) => return signing_failed(grant, &e),
     };
     let mut body = json!({
         "access_token": token,

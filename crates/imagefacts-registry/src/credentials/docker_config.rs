@@ -88,16 +88,7 @@ impl fmt::Debug for DockerConfig {
     }
 }
 
-/// Maps Docker Hub's aliases to `docker.io` and lower-cases the host.
-fn normalize_host(host: &str) -> String {
-    let host = host.to_ascii_lowercase();
-    match host.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            "docker.io".to_owned()
-        }
-        _ => host,
-    }
-}
+use imagefacts_model::reference::canonical_registry_host as normalize_host;
 
 /// Normalises an `auths` or `credHelpers` key: a scheme and any path after it are dropped
 /// (`https://index.docker.io/v1/` is `docker.io`); without a scheme, a path names a namespace

@@ -169,16 +169,8 @@ pub(crate) fn read_optional(path: &std::path::Path) -> Result<Option<String>, Ro
     }
 }
 
-/// The registry name every model uses: lower case, Docker Hub's aliases as `docker.io`.
-pub(crate) fn normalize_registry(name: &str) -> String {
-    let name = name.trim().to_ascii_lowercase();
-    match name.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            "docker.io".to_owned()
-        }
-        _ => name,
-    }
-}
+/// Registry names as the files write them, canonical (Docker Hub's names all `docker.io`).
+pub(crate) use imagefacts_model::reference::canonical_registry_host as normalize_registry;
 
 /// `host` of `host[:port]` (IPv6 in brackets kept).
 pub(crate) fn strip_port(host: &str) -> &str {
