@@ -19,6 +19,7 @@ use crate::error::{RegistryError, Result};
 use crate::observe::{Observer, Quiet};
 use crate::response::{header_digest, header_str, verify};
 use crate::retry::{RetryPolicy, RetryWindow};
+use crate::routes::HostSettings;
 use crate::transport::{Ask, MAX_ERROR_BODY, RegistryState};
 
 /// A manifest fetched from a registry, its digest verified.
@@ -288,21 +289,20 @@ impl RegistryClient {
             .clone()
     }
 
-    /// The HTTP client for `host` (`host[:port]`): the shared one, or, when a route file gives
-    /// the host TLS settings of its own (CA files, a client certificate, no verification, a
-    /// dial timeout), one built for them once. `insecure` skips verification.
+    /// The HTTP client for `host` (`host[:port]`), whose route `settings` are given: the shared
+    /// one, or, when they hold TLS settings of its own (CA files, a client certificate, no
+    /// verification, a dial timeout), one built for them once. `insecure` skips verification.
     ///
     /// # Errors
     ///
     /// [`RegistryError::Tls`] when the host's CA or client certificate files cannot be used.
-    pub(crate) fn http(&self, host: &str, insecure: bool) -> Result<reqwest::Client> {
-        let own = self
-            .inner
-            .config
-            .routes
-            .host(host)
-            .filter(|s| s.has_tls_settings());
-        let Some(settings) = own else {
+    pub(crate) fn http(
+        &self,
+        host: &str,
+        settings: Option<&HostSettings>,
+        insecure: bool,
+    ) -> Result<reqwest::Client> {
+        let Some(settings) = settings.filter(|s| s.has_tls_settings()) else {
             return Ok(if insecure {
                 self.inner.unverified.clone()
             } else {

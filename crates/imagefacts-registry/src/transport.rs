@@ -29,7 +29,9 @@ use crate::error::{RegistryError, Result};
 use crate::limiter::AdaptiveLimit;
 use crate::observe::RetryEvent;
 use crate::redact::redact_url;
-use crate::response::{header_str, read_capped, read_limited, status_error, transport_error};
+use crate::response::{
+    header_str, read_capped, read_limited, status_error, transport_error, verify,
+};
 use crate::retry::{Attempts, Decision};
 use crate::routes::{Endpoint as RouteEndpoint, Scheme as RouteScheme};
 
@@ -144,14 +146,19 @@ pub(crate) struct Ask<'a> {
 }
 
 impl Ask<'_> {
+    /// The digest the object is named by, when it is.
+    fn digest(&self) -> Option<imagefacts_model::Digest> {
+        let named = self
+            .path
+            .strip_prefix("blobs/")
+            .or_else(|| self.path.strip_prefix("manifests/"))?;
+        named.parse().ok()
+    }
+
     /// Whether the object is named by digest (a blob, a manifest by digest), which digest-only
     /// mirrors may serve.
     fn by_digest(&self) -> bool {
-        self.path.starts_with("blobs/")
-            || self
-                .path
-                .strip_prefix("manifests/")
-                .is_some_and(|r| r.contains(':'))
+        self.digest().is_some()
     }
 }
 
@@ -445,7 +452,11 @@ impl RegistryClient {
                 let token = state
                     .tokens
                     .get(
-                        &self.http(&realm.host_port(), realm.insecure)?,
+                        &self.http(
+                            &realm.host_port(),
+                            self.config().routes.host(&realm.host_port()),
+                            realm.insecure,
+                        )?,
                         ask.registry,
                         &realm,
                         &scope,
@@ -541,7 +552,16 @@ impl RegistryClient {
         let last = endpoints.len() - 1;
         for (i, endpoint) in endpoints.into_iter().enumerate() {
             let target = Target::routed(&ask, endpoint);
-            match self.exchange_at(ask, &target).await {
+            // A mirror is a cache that may be stale or lie: what it serves by digest is checked
+            // here, so a wrong body gives way to the next endpoint instead of failing the pull.
+            let result = match self.exchange_at(ask, &target).await {
+                Ok(x) if i < last && ask.body.is_some() => match ask.digest() {
+                    Some(expected) => verify(&x.url, Some(expected), &x.body).map(|_| x),
+                    None => Ok(x),
+                },
+                other => other,
+            };
+            match result {
                 Err(e) if i < last => {
                     tracing::debug!(
                         registry = ask.registry,
@@ -776,26 +796,24 @@ impl RegistryClient {
     ) -> Result<reqwest::Response> {
         for _ in 0..=MAX_REDIRECTS {
             let same_origin = endpoint.owns(&url);
-            let insecure = if same_origin {
-                endpoint.insecure
-            } else {
-                url.host_str()
-                    .is_some_and(|h| self.config().is_insecure(&host_port(&url, h)))
-            };
             let host = url
                 .host_str()
                 .map(|h| host_port(&url, h))
                 .unwrap_or_default();
+            let insecure = if same_origin {
+                endpoint.insecure
+            } else {
+                !host.is_empty() && self.config().is_insecure(&host)
+            };
+            let settings = self.config().routes.host(&host);
             let mut rb = self
-                .http(&host, insecure)?
+                .http(&host, settings, insecure)?
                 .request(ask.method.clone(), url.clone());
             if let Some(accept) = ask.accept {
                 rb = rb.header(ACCEPT, accept);
             }
-            if let Some(settings) = self.config().routes.host(&host) {
-                for (name, value) in &settings.headers {
-                    rb = rb.header(name.as_str(), value.as_str());
-                }
+            for (name, value) in settings.iter().flat_map(|s| &s.headers) {
+                rb = rb.header(name.as_str(), value.as_str());
             }
             if let (Some(auth), true) = (auth, same_origin) {
                 rb = rb.header(AUTHORIZATION, auth);

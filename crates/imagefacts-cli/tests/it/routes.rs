@@ -193,3 +193,47 @@ fn the_machines_own_registries_conf_reads() {
     let run = imagefacts(&["inspect", "--offline", "x:1"]);
     assert_ne!(run.status, 2, "{}", run.stderr);
 }
+
+#[test]
+fn a_mirror_serving_other_content_for_a_digest_gives_way_to_the_registry() {
+    let (reg, digest) = mirror();
+    let host = reg.host();
+    // A mirror whose every manifest and blob is some other content.
+    let lie = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":2},"layers":[]}"#.to_vec();
+    let liar = imagefacts_testkit::ScriptedServer::start(move |_: &imagefacts_testkit::Request| {
+        imagefacts_testkit::Reply::new(200)
+            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            .body(lie.clone())
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let none = dir.path().join("none").display().to_string();
+    let pinned = format!("{host}/library/x@{digest}");
+    let run = imagefacts(&[
+        "inspect",
+        "--hosts-dir",
+        &none,
+        "--registries-conf",
+        &none,
+        "--k3s-registries",
+        &none,
+        "--insecure-registry",
+        &format!("http://{host}"),
+        "--mirror",
+        &format!("{host}=http://{}", liar.host()),
+        &pinned,
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let e = entry(&run);
+    assert_eq!(e["digest"], digest.as_str(), "{e}");
+    assert_eq!(
+        e["endpoint"],
+        format!("http://{host}"),
+        "the registry served: {e}"
+    );
+    assert!(
+        e["configDigest"].is_string() && e["layers"].is_array(),
+        "{e}"
+    );
+    assert!(!liar.requests().is_empty(), "the mirror was asked first");
+}
