@@ -95,15 +95,28 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
 }
 
 /// A temporary file beside `target`, renamed over it by [`AtomicFile::commit`] and removed when
-/// dropped uncommitted.
-pub(crate) struct AtomicFile {
+/// dropped uncommitted: the target is either untouched or wholly replaced, even when the process
+/// is killed (`SIGKILL`) half-way. The temporary file is hidden and locked while it lives; the
+/// next [`AtomicFile::create`] in that directory removes what a killed writer left.
+///
+/// ```
+/// use std::io::Write as _;
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let target = dir.path().join("facts.json");
+/// let file = imagefacts_bundle::AtomicFile::create(&target).unwrap();
+/// file.file().write_all(b"{}").unwrap();
+/// file.commit().unwrap();
+/// assert_eq!(std::fs::read(&target).unwrap(), b"{}");
+/// ```
+pub struct AtomicFile {
     temp: NamedTempFile,
     target: PathBuf,
 }
 
 impl AtomicFile {
     /// Cleans stale temporary files beside `target`, then creates and locks a new one.
-    pub(crate) fn create(target: &Path) -> Result<AtomicFile> {
+    pub fn create(target: &Path) -> Result<AtomicFile> {
         let dir = parent_dir(target);
         let name = target
             .file_name()
@@ -128,8 +141,8 @@ impl AtomicFile {
         })
     }
 
-    /// The open temporary file.
-    pub(crate) fn file(&self) -> &File {
+    /// The open temporary file, to write to (`&File` is `Write`).
+    pub fn file(&self) -> &File {
         self.temp.as_file()
     }
 
@@ -156,7 +169,7 @@ impl AtomicFile {
     }
 
     /// Fsyncs the file, renames it over the target and fsyncs the directory.
-    pub(crate) fn commit(self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
         let temp_path = self.temp.path().to_owned();
         self.temp
             .as_file()

@@ -71,6 +71,7 @@ mod safety;
 mod tarwrite;
 
 pub use add::{AddReport, BundleFile, add_to_bundle};
+pub use atomic::AtomicFile;
 pub use bundle::{Bundle, BundleFormat, FileContents, FileVisitor, NoFiles, ReadFile};
 pub use compare::{
     ArchiveDiff, EntryChange, EntryRecord, archive_records, compare_archives, diff_records,

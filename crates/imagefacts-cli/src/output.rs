@@ -10,8 +10,9 @@ pub(crate) fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<
     write_output_with(path, |w| w.write_all(bytes).map_err(Into::into))
 }
 
-/// Writes what `fill` writes (buffered, never held whole in memory) to `path` atomically (temp
-/// file in the same directory, fsync, rename), or to stdout when `path` is `None`.
+/// Writes what `fill` writes (buffered, never held whole in memory) to `path` atomically (a
+/// locked hidden temporary file in the same directory, fsync, rename; what a killed run left is
+/// removed: [`imagefacts_bundle::AtomicFile`]), or to stdout when `path` is `None`.
 pub(crate) fn write_output_with(
     path: Option<&Path>,
     fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
@@ -22,25 +23,14 @@ pub(crate) fn write_output_with(
         out.flush()?;
         return Ok(());
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".imagefacts-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let mut w = std::io::BufWriter::new(tmp);
+    let file = imagefacts_bundle::AtomicFile::create(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file.file());
     fill(&mut w).with_context(|| format!("cannot write {}", path.display()))?;
-    let tmp = w
-        .into_inner()
-        .map_err(|e| e.into_error())
+    w.flush()
         .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path)
+    drop(w);
+    file.commit()
         .with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
 }

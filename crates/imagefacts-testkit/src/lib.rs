@@ -16,6 +16,8 @@
 //! - skopeo wrappers ([`push`], [`skopeo_inspect`], ...) and a standard fixture set ([`push_fixtures`]).
 //! - [`ScriptedServer`]: a scripted in-process HTTP/1.1 server for fault tests (delays, stalled bodies,
 //!   wrong `Content-Length`, arbitrary statuses and headers).
+//! - [`FaultProxy`]: a proxy in front of a real registry that injects a [`Fault`] where its plan
+//!   says (per request, or seeded at a rate for soak tests), recording each one.
 //!
 //! Every server binds 127.0.0.1 only and stops when its handle is dropped; the registry process also
 //! stops when the test process dies (its supervisor shell watches a pipe held by the test process).
@@ -28,6 +30,7 @@ mod archive;
 mod bigbundle;
 mod certs;
 mod example;
+mod fault;
 mod layout;
 mod process;
 mod registry;
@@ -43,6 +46,7 @@ pub use archive::{gzip, tar_dir, tar_files};
 pub use bigbundle::{BIG_BUNDLE, write_big_bundle};
 pub use certs::{TlsFiles, generate_tls};
 pub use example::{EXAMPLE_BUNDLE, write_example_bundle};
+pub use fault::{Fault, FaultProxy, Injected};
 pub use layout::{
     ImageSpec, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_LAYER_GZIP,
     MEDIA_TYPE_IMAGE_MANIFEST, MEDIA_TYPE_IN_TOTO, OciLayout,

@@ -100,6 +100,9 @@ pub struct Reply {
     pub stall_after: Option<usize>,
     /// Send the body one byte at a time, this long apart (a registry that drips).
     pub drip: Option<Duration>,
+    /// Close the connection after the delay without sending anything (a connection reset before
+    /// the headers).
+    pub hang_up: bool,
 }
 
 impl Reply {
@@ -112,6 +115,16 @@ impl Reply {
             delay: Duration::ZERO,
             stall_after: None,
             drip: None,
+            hang_up: false,
+        }
+    }
+
+    /// A reply that sends nothing: the connection closes (after [`Reply::delay`], if any) before
+    /// a status line, as a reset or a crashing proxy does.
+    pub fn hang_up() -> Reply {
+        Reply {
+            hang_up: true,
+            ..Reply::new(0)
         }
     }
 
@@ -365,6 +378,10 @@ async fn serve_conn(mut stream: impl Conn, handler: Handler, log: Arc<Mutex<Vec<
         };
         if !reply.delay.is_zero() {
             tokio::time::sleep(reply.delay).await;
+        }
+        if reply.hang_up {
+            let _ = stream.shutdown().await;
+            return;
         }
         let is_head = req.method.eq_ignore_ascii_case("HEAD");
         let (head, framed_ok) = response_head(&reply, is_head);

@@ -36,18 +36,55 @@ impl Registry {
         repo: &str,
         repo_tags: &[&str],
     ) -> anyhow::Result<String> {
-        if repo.is_empty() {
-            bail!("empty repository name");
-        }
         let digest = layout
             .tagged_digest(tag)?
             .with_context(|| format!("tag {tag:?} not in {}", layout.dir().display()))?;
+        self.seed_digest(layout, &digest, repo, repo_tags)?;
+        Ok(digest)
+    }
+
+    /// Writes `n` distinct linux/amd64 images into `layout` (each with the label
+    /// `imagefacts.test.n=<i>`) and seeds each as `<prefix><i>:<tag>` (`i` zero-padded to four
+    /// digits); returns the repositories.
+    pub fn seed_distinct(
+        &self,
+        layout: &OciLayout,
+        prefix: &str,
+        n: usize,
+        tag: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        (0..n)
+            .map(|i| {
+                let mut spec = crate::ImageSpec::simple("amd64");
+                spec.labels
+                    .insert("imagefacts.test.n".into(), i.to_string());
+                let digest = layout.write_image(&spec)?;
+                let repo = format!("{prefix}{i:04}");
+                self.seed_digest(layout, &digest, &repo, &[tag])?;
+                Ok(repo)
+            })
+            .collect()
+    }
+
+    /// Like [`Registry::seed_tags`] for the image or index `digest` of `layout`, tagged there or
+    /// not (written with [`OciLayout::write_image`], which keeps `index.json` small when a test
+    /// writes thousands of images).
+    pub fn seed_digest(
+        &self,
+        layout: &OciLayout,
+        digest: &str,
+        repo: &str,
+        repo_tags: &[&str],
+    ) -> anyhow::Result<()> {
+        if repo.is_empty() {
+            bail!("empty repository name");
+        }
         let storage = Storage {
             root: self.data_dir().join("docker").join("registry").join("v2"),
             repo: repo.to_owned(),
         };
-        storage.put_manifest(layout, &digest, 0)?;
-        let hex = hex_of(&digest)?;
+        storage.put_manifest(layout, digest, 0)?;
+        let hex = hex_of(digest)?;
         for repo_tag in repo_tags {
             if repo_tag.is_empty() || repo_tag.contains(['/', ':']) {
                 bail!("{repo_tag:?} is not a tag");
@@ -57,13 +94,13 @@ impl Registry {
                 .join("_manifests")
                 .join("tags")
                 .join(repo_tag);
-            write_link(&tag_dir.join("current").join("link"), &digest)?;
+            write_link(&tag_dir.join("current").join("link"), digest)?;
             write_link(
                 &tag_dir.join("index").join("sha256").join(hex).join("link"),
-                &digest,
+                digest,
             )?;
         }
-        Ok(digest)
+        Ok(())
     }
 }
 

@@ -36,18 +36,44 @@ impl Pushed {
     }
 }
 
-/// One HTTP/1.1 exchange's status, headers (names lower-cased) and body.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// One HTTP/1.1 answer's status, headers (names as sent) and body, as read to the end of a
+/// `Connection: close` exchange.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
+    /// Splits a whole answer into its parts (the body as framed on the wire).
+    pub(crate) fn parse(raw: &[u8]) -> anyhow::Result<Answer> {
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .context("an HTTP answer without a header end")?;
+        let text = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = text.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .context("an HTTP answer without a status")?;
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        Ok(Answer {
+            status,
+            headers,
+            body: raw[split + 4..].to_vec(),
+        })
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 }
@@ -84,26 +110,7 @@ impl Registry {
         stream.write_all(body)?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw)?;
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .context("an HTTP answer without a header end")?;
-        let text = String::from_utf8_lossy(&raw[..split]).into_owned();
-        let mut lines = text.split("\r\n");
-        let status = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .context("an HTTP answer without a status")?;
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            .collect();
-        Ok(Answer {
-            status,
-            headers,
-            body: raw[split + 4..].to_vec(),
-        })
+        Answer::parse(&raw)
     }
 
     /// Uploads `bytes` as a blob of `repository` (`POST` an upload, `PUT` its content with the

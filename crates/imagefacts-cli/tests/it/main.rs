@@ -4,6 +4,7 @@
 //! All tests live in this one binary; each starts its own servers on 127.0.0.1 and stops them.
 
 mod analysis;
+mod bounds;
 mod bundles;
 mod cluster;
 mod credentials;
@@ -12,6 +13,7 @@ mod errors;
 mod faults;
 mod honest;
 mod hostile;
+mod injected;
 mod inspect;
 mod layouts;
 mod leaks;
@@ -19,5 +21,7 @@ mod requests;
 mod routes;
 mod schema;
 mod secrets;
+mod sigkill;
+mod soak;
 mod supply;
 mod support;

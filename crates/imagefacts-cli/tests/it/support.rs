@@ -218,3 +218,17 @@ pub(crate) fn list_reply(kind: &str, items: Vec<Value>) -> imagefacts_testkit::R
     imagefacts_testkit::Reply::new(200).json(&serde_json::json!({"kind": kind, "apiVersion": "v1",
         "metadata": {"resourceVersion": "1"}, "items": items}))
 }
+
+/// A plain registry holding one linux/amd64 image as `app:<tag>` for each of `tags` (seeded
+/// straight into its storage), and the layout it came from (kept alive with it).
+pub(crate) fn app_registry(tags: &[&str]) -> (imagefacts_testkit::Registry, tempfile::TempDir) {
+    use imagefacts_testkit::{ImageSpec, OciLayout, Registry, RegistryKind};
+    let registry = Registry::start(RegistryKind::Plain).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = OciLayout::create(dir.path()).unwrap();
+    layout
+        .add_image("app", &ImageSpec::simple("amd64"))
+        .unwrap();
+    registry.seed_tags(&layout, "app", "app", tags).unwrap();
+    (registry, dir)
+}
