@@ -15,6 +15,8 @@ mod hostile;
 mod inspect;
 mod layouts;
 mod leaks;
+mod nosecret;
+mod redaction;
 mod requests;
 mod routes;
 mod schema;
