@@ -62,14 +62,10 @@ pub struct FactsFile {
 }
 
 impl FactsFile {
-    /// Redacts every entry (see [`crate::redact`]) and records the count in the summary.
+    /// Redacts every entry and discovery error ([`crate::redact::redact_facts_file`]) and
+    /// records the count in the summary.
     pub fn redact(&mut self) {
-        let n: usize = self
-            .image_facts
-            .iter_mut()
-            .map(crate::redact::redact_facts)
-            .sum();
-        self.summary.redactions += n;
+        self.summary.redactions += crate::redact::redact_facts_file(self);
     }
 
     /// A file holding `image_facts`, with its summary computed.

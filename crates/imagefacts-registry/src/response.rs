@@ -5,6 +5,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use imagefacts_model::Digest;
+use imagefacts_model::redact::redact_text;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use url::Url;
@@ -94,7 +95,9 @@ pub(crate) async fn read_limited(
     Ok(buf)
 }
 
-/// The first `{code, message}` of a distribution error body, if it is one.
+/// The first `{code, message}` of a distribution error body, if it is one, with any secret in
+/// them hidden ([`redact_text`]): a registry's words go into errors, logs, progress events and
+/// facts.json, and a proxy may quote its upstream's signed URL or credentials.
 pub(crate) fn error_detail(body: &[u8]) -> (Option<String>, Option<String>) {
     #[derive(serde::Deserialize)]
     struct Body {
@@ -109,11 +112,10 @@ pub(crate) fn error_detail(body: &[u8]) -> (Option<String>, Option<String>) {
         message: Option<String>,
     }
     match serde_json::from_slice::<Body>(body) {
-        Ok(b) => b
-            .errors
-            .into_iter()
-            .next()
-            .map_or((None, None), |i| (i.code, i.message)),
+        Ok(b) => b.errors.into_iter().next().map_or((None, None), |i| {
+            let hide = |text: String| redact_text(&text).0;
+            (i.code.map(hide), i.message.map(hide))
+        }),
         Err(_) => (None, None),
     }
 }
@@ -243,5 +245,19 @@ mod tests {
         assert_eq!(code.as_deref(), Some("NAME_UNKNOWN"));
         assert!(msg.unwrap().contains("not known"));
         assert_eq!(error_detail(b"<html>"), (None, None));
+    }
+
+    #[test]
+    fn secrets_in_an_error_body_are_hidden() {
+        let (code, msg) = error_detail(
+            br#"{"errors":[{"code":"UNKNOWN","message":"upstream GET https://u:pw@blobs.example/x?X-Amz-Signature=s1g failed; Authorization: Bearer t0k"}]}"#,
+        );
+        assert_eq!(code.as_deref(), Some("UNKNOWN"));
+        assert_eq!(
+            msg.as_deref(),
+            Some(
+                "upstream GET https://***HIDDEN***@blobs.example/x?X-Amz-Signature=***HIDDEN*** failed; Authorization: Bearer ***HIDDEN***"
+            )
+        );
     }
 }

@@ -373,6 +373,15 @@ impl Registry {
             .unwrap_or_default()
     }
 
+    /// Every access token the token server issued so far, in order (empty for other kinds).
+    /// Secrets: for tests that search what was written for them.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.token_server
+            .as_ref()
+            .map(|t| t.state.issued_tokens())
+            .unwrap_or_default()
+    }
+
     /// Makes the token server of a [`RegistryKind::Token`] registry accept `user` with `password`
     /// from now on (Basic and `grant_type=password`), beside the primary user of
     /// [`Registry::credentials`]; a known user gets the new password. Every accepted user is granted

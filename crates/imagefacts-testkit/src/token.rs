@@ -16,7 +16,8 @@
 //!   offline password grant, `refresh_token`.
 //!
 //! Users and refresh tokens live in a shared [`TokenState`] that tests extend while the server runs;
-//! it also logs every token request as a [`TokenGrant`] (never a secret).
+//! it also logs every token request as a [`TokenGrant`] (never a secret), and keeps every token it
+//! issued (secrets, for tests that search output for them).
 //!
 //! The JWT is RS256-signed; its header carries `x5c` = [the self-signed signing certificate], which is
 //! also the registry's `rootcertbundle`.
@@ -81,6 +82,8 @@ struct Inner {
     /// Refresh token -> subject.
     refresh_tokens: BTreeMap<String, String>,
     grants: Vec<TokenGrant>,
+    /// Every token issued, in order.
+    issued: Vec<String>,
 }
 
 /// Users, refresh tokens and the grant log of a token server, shared between its handler and the
@@ -115,6 +118,11 @@ impl TokenState {
     /// The token requests so far, in order.
     pub(crate) fn grants(&self) -> Vec<TokenGrant> {
         self.lock().grants.clone()
+    }
+
+    /// Every token issued so far, in order (secrets: for tests that search output for them).
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.lock().issued.clone()
     }
 
     fn check_password(&self, user: &str, password: &str) -> bool {
@@ -172,8 +180,16 @@ struct Signer {
 }
 
 impl Signer {
-    fn sign(&self, subject: &str, access: Vec<serde_json::Value>) -> anyhow::Result<String> {
-        sign(&self.config, &self.key, &self.x5c, subject, access)
+    /// Signs a token for `subject` and records it in `state` as issued.
+    fn sign(
+        &self,
+        state: &TokenState,
+        subject: &str,
+        access: Vec<serde_json::Value>,
+    ) -> anyhow::Result<String> {
+        let token = sign(&self.config, &self.key, &self.x5c, subject, access)?;
+        state.lock().issued.push(token.clone());
+        Ok(token)
     }
 }
 
@@ -282,7 +298,7 @@ fn get_token(
         }
         None => Vec::new(),
     };
-    let token = match signer.sign(&grant.subject, access) {
+    let token = match signer.sign(state, &grant.subject, access) {
         Ok(t) => t,
         Err(e) => return signing_failed(grant, &e),
     };
@@ -385,7 +401,7 @@ fn post_token(
         .filter(|s| parse_scope(s).is_some())
         .map(String::as_str)
         .collect();
-    let token = match signer.sign(&grant.subject, access) {
+    let token = match signer.sign(state, &grant.subject, access) {
         Ok(t) => t,
         Err(e) => return signing_failed(grant, &e),
     };

@@ -1,6 +1,5 @@
 //! `imagefacts bundle` (new bundles, --add-to existing ones), redaction, and `imagefacts report`.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use imagefacts_testkit::{
@@ -8,29 +7,7 @@ use imagefacts_testkit::{
 };
 use serde_json::Value;
 
-use crate::support::{args, imagefacts, write_bundle};
-
-/// Every raw tar record of an archive (gzip or not): header bytes and data.
-fn raw_records(path: &Path) -> Vec<(Vec<u8>, Vec<u8>, String)> {
-    let bytes = std::fs::read(path).unwrap();
-    let reader: Box<dyn std::io::Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(&bytes[..]))
-    } else {
-        Box::new(&bytes[..])
-    };
-    let mut archive = tar::Archive::new(reader);
-    let entries = archive.entries().unwrap().raw(true);
-    let mut out = Vec::new();
-    for e in entries {
-        let mut e = e.unwrap();
-        let header = e.header().as_bytes().to_vec();
-        let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        out.push((header, data, name));
-    }
-    out
-}
+use crate::support::{args, imagefacts, raw_records, write_bundle};
 
 /// A `.tar.gz` of `dir` (its top directory inside), with odd modes and mtimes kept.
 fn tar_gz(dir: &Path, out: &Path) {

@@ -5,7 +5,7 @@ use base64::Engine as _;
 use imagefacts_testkit::{Registry, RegistryKind, Reply, Request, ScriptedServer, push_fixtures};
 use serde_json::{Value, json};
 
-use crate::support::{args, imagefacts, list_reply as list, write_kubeconfig};
+use crate::support::{args, imagefacts, list_reply as list, pull_secret, write_kubeconfig};
 
 #[test]
 fn collect_from_a_live_cluster_uses_each_pods_pull_secret() {
@@ -14,9 +14,7 @@ fn collect_from_a_live_cluster_uses_each_pods_pull_secret() {
     let host = reg.host();
     let (user, password) = reg.credentials().unwrap();
     let dockerconfig = json!({"auths": {&host: {"auth": base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))}}});
-    let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-        "metadata": {"name": "regcred", "namespace": "shop"},
-        "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(dockerconfig.to_string())}});
+    let secret = pull_secret(&dockerconfig);
     let pod = |name: &str, ns: &str, image: String, secrets: Value| {
         json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": ns},

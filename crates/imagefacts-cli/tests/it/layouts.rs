@@ -8,12 +8,12 @@ use std::path::Path;
 
 use base64::Engine as _;
 use imagefacts_testkit::{
-    FixtureFormat, FixtureImages, Registry, RegistryKind, Reply, Request, ScriptedServer,
-    TroubleshootLayout, write_troubleshoot_bundle,
+    FixtureFormat, FixtureImages, Registry, RegistryKind, TroubleshootLayout,
+    write_troubleshoot_bundle,
 };
 use serde_json::{Value, json};
 
-use crate::support::{imagefacts, list_reply, write_kubeconfig};
+use crate::support::{imagefacts, pull_secret, shop_cluster, write_kubeconfig};
 
 const HOST: &str = "registry.example";
 
@@ -369,24 +369,7 @@ fn a_new_bundle_holds_no_secret_and_is_private() {
         "status": {"phase": "Running"}});
     let dockerconfig = json!({"auths": {"r.example": {"auth":
         base64::engine::general_purpose::STANDARD.encode(format!("u:{}", secrets[4]))}}});
-    let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-        "metadata": {"name": "regcred", "namespace": "shop"},
-        "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(dockerconfig.to_string())}});
-    let api = ScriptedServer::start(move |req: &Request| match req.path_only() {
-        "/api/v1/namespaces" => {
-            list_reply("NamespaceList", vec![json!({"metadata": {"name": "shop"}})])
-        }
-        "/api/v1/nodes" => list_reply(
-            "NodeList",
-            vec![json!({"metadata": {"name": "n1"},
-            "status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "amd64"}}})],
-        ),
-        "/api/v1/namespaces/shop/pods" => list_reply("PodList", vec![pod.clone()]),
-        "/api/v1/namespaces/shop/secrets/regcred" => Reply::new(200).json(&secret),
-        p if p.starts_with("/api") => list_reply("List", vec![]),
-        _ => Reply::new(404),
-    })
-    .unwrap();
+    let api = shop_cluster(pod, pull_secret(&dockerconfig), None);
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = write_kubeconfig(dir.path(), &api.url());
     let out = dir.path().join("out");

@@ -223,9 +223,7 @@ fn no_credential_source_sends_its_secret_to_an_untrusted_realm_or_a_redirect_tar
     // A pull secret read from a live cluster.
     let pull_secret = secret("pullSecret");
     let dockerconfig = auths(&host, user, &pull_secret);
-    let k8s_secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-        "metadata": {"name": "regcred", "namespace": "shop"},
-        "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(dockerconfig.to_string())}});
+    let k8s_secret = crate::support::pull_secret(&dockerconfig);
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "shop"},
         "spec": {"containers": [{"name": "c", "image": &image}], "imagePullSecrets": [{"name": "regcred"}]},
         "status": {"phase": "Running"}});

@@ -17,6 +17,8 @@ mod injected;
 mod inspect;
 mod layouts;
 mod leaks;
+mod nosecret;
+mod redaction;
 mod requests;
 mod routes;
 mod schema;

@@ -205,12 +205,63 @@ pub(crate) fn write_bundle(
 
 /// A kubeconfig in `dir` pointing at `server` with a token user; returns its path.
 pub(crate) fn write_kubeconfig(dir: &Path, server: &str) -> PathBuf {
+    write_kubeconfig_with_token(dir, server, "t")
+}
+
+/// A kubeconfig in `dir` pointing at `server`, its user authenticating with bearer `token`;
+/// returns its path.
+pub(crate) fn write_kubeconfig_with_token(dir: &Path, server: &str, token: &str) -> PathBuf {
     let path = dir.join("kubeconfig");
     std::fs::write(&path, format!(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {server}\n\
-         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n"
+         users:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\n"
     )).unwrap();
     path
+}
+
+/// The pull secret `shop/regcred` (type `kubernetes.io/dockerconfigjson`) holding `dockerconfig`.
+pub(crate) fn pull_secret(dockerconfig: &Value) -> Value {
+    use base64::Engine as _;
+    let data = base64::engine::general_purpose::STANDARD.encode(dockerconfig.to_string());
+    serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": "regcred", "namespace": "shop"},
+        "data": {".dockerconfigjson": data}})
+}
+
+/// A live cluster's API server (recorded answers): namespace `shop` running `pod`, the linux/amd64
+/// node `n1`, and `secret` as `shop/regcred`; every other list is empty. With `token`, a request
+/// without `Authorization: Bearer <token>` is refused (401).
+pub(crate) fn shop_cluster(
+    pod: Value,
+    secret: Value,
+    token: Option<&'static str>,
+) -> imagefacts_testkit::ScriptedServer {
+    use imagefacts_testkit::{Reply, Request};
+    use serde_json::json;
+    imagefacts_testkit::ScriptedServer::start(move |req: &Request| {
+        if let Some(token) = token
+            && req.header("authorization") != Some(&format!("Bearer {token}"))
+        {
+            return Reply::new(401).json(&json!({"kind": "Status", "apiVersion": "v1",
+                "status": "Failure", "reason": "Unauthorized", "code": 401}));
+        }
+        match req.path_only() {
+            "/api/v1/namespaces" => list_reply(
+                "NamespaceList",
+                vec![json!({"metadata": {"name": "shop"}})],
+            ),
+            "/api/v1/nodes" => list_reply(
+                "NodeList",
+                vec![json!({"metadata": {"name": "n1"},
+                    "status": {"nodeInfo": {"operatingSystem": "linux", "architecture": "amd64"}}})],
+            ),
+            "/api/v1/namespaces/shop/pods" => list_reply("PodList", vec![pod.clone()]),
+            "/api/v1/namespaces/shop/secrets/regcred" => Reply::new(200).json(&secret),
+            p if p.starts_with("/api") => list_reply("List", vec![]),
+            _ => Reply::new(404),
+        }
+    })
+    .expect("the API server starts")
 }
 
 /// A recorded API server's answer: a List of `kind` holding `items`.
@@ -231,4 +282,73 @@ pub(crate) fn app_registry(tags: &[&str]) -> (imagefacts_testkit::Registry, temp
         .unwrap();
     registry.seed_tags(&layout, "app", "app", tags).unwrap();
     (registry, dir)
+}
+
+/// Every raw tar record of an archive (gzip or not): header bytes, data and entry name.
+pub(crate) fn raw_records(path: &Path) -> Vec<(Vec<u8>, Vec<u8>, String)> {
+    use std::io::Read as _;
+    let bytes = std::fs::read(path).unwrap();
+    let reader: Box<dyn std::io::Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(&bytes[..]))
+    } else {
+        Box::new(&bytes[..])
+    };
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive.entries().unwrap().raw(true);
+    let mut out = Vec::new();
+    for e in entries {
+        let mut e = e.unwrap();
+        let header = e.header().as_bytes().to_vec();
+        let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.push((header, data, name));
+    }
+    out
+}
+
+/// The forms in which `secret` may show in output: as is, and in base64 (standard and URL-safe)
+/// at each of the three alignments it can have inside a longer base64 text, without the
+/// characters it shares with its neighbours, so padded, unpadded and embedded encodings are all
+/// found. A secret shorter than 6 bytes has no base64 form here (too short to tell).
+pub(crate) fn leak_forms(secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let mut forms = vec![secret.to_owned()];
+    if secret.len() < 6 {
+        return forms;
+    }
+    for shift in 0..3 {
+        let mut bytes = vec![0u8; shift];
+        bytes.extend_from_slice(secret.as_bytes());
+        // Characters holding a bit of the leading filler, and the last one when it also holds
+        // bits of whatever follows.
+        let start = [0, 2, 3][shift];
+        let end = bytes.len() * 8 / 6;
+        for engine in [STANDARD_NO_PAD, URL_SAFE_NO_PAD] {
+            let core = engine.encode(&bytes)[start..end].to_owned();
+            if !forms.contains(&core) {
+                forms.push(core);
+            }
+        }
+    }
+    forms
+}
+
+/// Every place where one of `secrets` (name, value) shows in one of `outputs` (name, bytes), in
+/// any of its [`leak_forms`]: one `"<secret> in <output>"` line per pair.
+pub(crate) fn leaks(outputs: &[(String, Vec<u8>)], secrets: &[(String, String)]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for (secret_name, secret) in secrets {
+        let forms = leak_forms(secret);
+        for (output, bytes) in outputs {
+            let found = forms
+                .iter()
+                .find(|form| bytes.windows(form.len()).any(|w| w == form.as_bytes()));
+            if let Some(form) = found {
+                hits.push(format!("{secret_name} in {output} (as {form:?})"));
+            }
+        }
+    }
+    hits
 }

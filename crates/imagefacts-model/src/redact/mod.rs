@@ -27,8 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::facts::{ConfigFacts, ImageFacts};
-
+mod facts;
 mod kube;
 mod url;
 mod value;
@@ -36,6 +35,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use facts::{redact_facts, redact_facts_file};
 pub use kube::redact_kubernetes_object;
 pub use url::redact_urls;
 pub use value::{redact_args, redact_text};
@@ -152,43 +152,4 @@ pub fn redact_env(env: &mut [String]) -> usize {
 /// key, else by value. Returns how many values were hidden.
 pub fn redact_map(map: &mut BTreeMap<String, String>) -> usize {
     map.iter_mut().map(|(k, v)| redact_value(k, v)).sum()
-}
-
-/// Entrypoint and cmd run as one command line (`entrypoint ++ cmd`), so a flag ending the
-/// entrypoint takes its value from the cmd.
-fn redact_config(config: &mut ConfigFacts) -> usize {
-    let split = config.entrypoint.len();
-    let mut line: Vec<String> = config
-        .entrypoint
-        .iter()
-        .chain(config.cmd.iter())
-        .cloned()
-        .collect();
-    let n = redact_args(&mut line);
-    if n > 0 {
-        config.cmd = line.split_off(split);
-        config.entrypoint = line;
-    }
-    redact_env(&mut config.env) + n
-}
-
-fn redact_opt(value: &mut Option<String>) -> usize {
-    value.as_mut().map_or(0, redact_string)
-}
-
-/// Redacts one entry in place and returns how many values were hidden: env ([`redact_env`]),
-/// entrypoint and cmd ([`redact_args`] over both as one command line), labels
-/// ([`redact_map`]), the same for every platform, and the build info strings
-/// ([`redact_text`]).
-pub fn redact_facts(facts: &mut ImageFacts) -> usize {
-    let mut n = redact_config(&mut facts.config) + redact_map(&mut facts.labels);
-    for p in &mut facts.platforms {
-        n += redact_config(&mut p.config) + redact_map(&mut p.labels);
-    }
-    let b = &mut facts.build_info;
-    n += redact_opt(&mut b.source)
-        + redact_opt(&mut b.revision)
-        + redact_opt(&mut b.version)
-        + redact_opt(&mut b.created);
-    n
 }

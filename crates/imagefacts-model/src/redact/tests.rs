@@ -1,8 +1,9 @@
 //! Tests of redaction by name and of whole facts entries.
 
+use super::facts::redact_config;
 use super::*;
 use crate::digest::Digest;
-use crate::facts::{FactsFile, Failure, PlatformFacts};
+use crate::facts::{ConfigFacts, FactsFile, Failure, ImageFacts, PlatformFacts};
 use crate::platform::Platform;
 use time::OffsetDateTime;
 
