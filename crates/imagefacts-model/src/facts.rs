@@ -837,7 +837,10 @@ pub struct Summary {
     /// Pull rate limits the registries announced, by registry.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rate_limits: BTreeMap<String, RateLimit>,
-    /// Values hidden by redaction (secret-looking env variables and labels, URL credentials).
+    /// Values hidden by redaction, each counted once: by name (secret-looking env variables,
+    /// labels, annotations), and by value in every free string (URL userinfo, signed-URL
+    /// parameters, `Authorization` credentials, secret options and `-D…password=` properties in
+    /// entrypoint, cmd and env). 0 with `--no-redact`.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub redactions: usize,
     /// Supply-chain totals (`--supply-chain`): entries looked at, signed, attested, with an
