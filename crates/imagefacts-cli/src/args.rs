@@ -173,8 +173,9 @@ pub struct SourceArgs {
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub manifests: Vec<PathBuf>,
 
-    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, else the in-cluster config].
-    #[arg(long, value_name = "PATH", env = "KUBECONFIG")]
+    /// Kubeconfig file [default: $KUBECONFIG (a `:`-separated list, merged as kubectl merges
+    /// it), else ~/.kube/config, else the in-cluster config].
+    #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 
     /// Kubeconfig context.

@@ -74,9 +74,12 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// Logs on stderr: `RUST_LOG` when set; else imagefacts' own warnings only, so a library's
+/// log line (kube's `failed with error …`, reqwest's TLS errors) never comes before the one
+/// error the user is shown.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("imagefacts=warn"));
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()

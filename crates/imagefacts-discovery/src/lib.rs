@@ -57,7 +57,10 @@ use std::path::PathBuf;
 use imagefacts_model::discovery::Discovery;
 
 pub use bundle::{BundleScan, MAX_ENTRY_BYTES};
-pub use cluster::{ClusterOptions, DEFAULT_PAGE_SIZE, PullSecrets, discover_cluster};
+pub use cluster::{
+    ClusterOptions, DEFAULT_PAGE_SIZE, PullSecrets, discover_cluster, kubeconfig_contexts,
+    load_kubeconfig,
+};
 pub use error::DiscoverError;
 pub use extract::image_id::{ImageId, parse_image_id};
 pub use extract::{Extractor, KeptObject, ObjectOrigin, SourceKind, extract};

@@ -856,9 +856,17 @@ fn is_zero(n: &usize) -> bool {
 impl Summary {
     /// Computes the summary of `facts`.
     pub fn of(facts: &[ImageFacts]) -> Summary {
-        let registries: BTreeSet<&str> = facts.iter().map(|f| f.registry.as_str()).collect();
+        // An entry whose reference does not parse has no registry: it counts in no registry
+        // or repository total.
+        let real = |f: &&ImageFacts| !f.registry.is_empty();
+        let registries: BTreeSet<&str> = facts
+            .iter()
+            .filter(real)
+            .map(|f| f.registry.as_str())
+            .collect();
         let repositories: BTreeSet<(&str, &str)> = facts
             .iter()
+            .filter(real)
             .map(|f| (f.registry.as_str(), f.repository.as_str()))
             .collect();
         let mut seen = BTreeSet::new();
@@ -873,6 +881,9 @@ impl Summary {
         for f in facts {
             if let Some(e) = f.error.get() {
                 *errors_by_kind.entry(e.kind).or_insert(0) += 1;
+                if f.registry.is_empty() {
+                    continue;
+                }
                 *errors_by_registry
                     .entry(f.registry.clone())
                     .or_default()

@@ -15,6 +15,7 @@ mod honest;
 mod hostile;
 mod injected;
 mod inspect;
+mod kubeconfig;
 mod layouts;
 mod leaks;
 mod nosecret;

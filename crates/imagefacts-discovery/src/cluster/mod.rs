@@ -464,36 +464,114 @@ async fn load_config(options: &ClusterOptions) -> Result<Config, DiscoverError> 
         context: options.context.clone(),
         ..KubeConfigOptions::default()
     };
-    let kubeconfig_error = |path: &str, e: &dyn std::fmt::Display| DiscoverError::Kubeconfig {
-        path: path.to_owned(),
-        reason: one_line(&e.to_string()),
-    };
-    let mut config = if let Some(path) = &options.kubeconfig {
-        let name = path.display().to_string();
-        let kubeconfig = Kubeconfig::read_from(path).map_err(|e| kubeconfig_error(&name, &e))?;
-        Config::from_custom_kubeconfig(kubeconfig, &kco)
+    let mut config = match load_kubeconfig(options.kubeconfig.as_deref())? {
+        Some((name, kubeconfig)) => Config::from_custom_kubeconfig(kubeconfig, &kco)
             .await
-            .map_err(|e| kubeconfig_error(&name, &e))?
-    } else if let Some(name) = default_kubeconfig() {
-        Config::from_kubeconfig(&kco)
-            .await
-            .map_err(|e| kubeconfig_error(&name, &e))?
-    } else if let Some(context) = &options.context {
-        return Err(DiscoverError::NoClusterConfig {
+            .map_err(|e| DiscoverError::Kubeconfig {
+                path: name,
+                reason: one_line(&e.to_string()),
+            })?,
+        None if options.context.is_some() => {
+            return Err(DiscoverError::NoClusterConfig {
+                reason: format!(
+                    "context {:?} asked for, but there is no kubeconfig ($KUBECONFIG unset or \
+                     empty, no ~/.kube/config)",
+                    options.context.as_deref().unwrap_or_default()
+                ),
+            });
+        }
+        None => Config::incluster().map_err(|e| DiscoverError::NoClusterConfig {
             reason: format!(
-                "context {context:?} asked for, but there is no kubeconfig ($KUBECONFIG unset, no ~/.kube/config)"
-            ),
-        });
-    } else {
-        Config::incluster().map_err(|e| DiscoverError::NoClusterConfig {
-            reason: format!(
-                "no kubeconfig ($KUBECONFIG unset, no ~/.kube/config) and not in a cluster: {}",
+                "no kubeconfig ($KUBECONFIG unset or empty, no ~/.kube/config) and not in a \
+                 cluster: {}",
                 one_line(&e.to_string())
             ),
-        })?
+        })?,
     };
     config.apply_debug_overrides();
     Ok(config)
+}
+
+/// The kubeconfig as kubectl resolves it, and a name for it in errors: `explicit` (`--kubeconfig`)
+/// when given; else the files of `$KUBECONFIG` (a `:`-separated list; empty entries and missing
+/// files skipped; merged, the first file to set a value winning); else `~/.kube/config` when it
+/// exists. `None`: no kubeconfig at all (in-cluster configuration next).
+///
+/// # Errors
+///
+/// [`DiscoverError::Kubeconfig`] naming the file that cannot be read or parsed, or
+/// [`DiscoverError::NoClusterConfig`] when `$KUBECONFIG` names only missing files.
+pub fn load_kubeconfig(
+    explicit: Option<&std::path::Path>,
+) -> Result<Option<(String, Kubeconfig)>, DiscoverError> {
+    let read = |path: &std::path::Path| {
+        Kubeconfig::read_from(path).map_err(|e| DiscoverError::Kubeconfig {
+            path: path.display().to_string(),
+            reason: one_line(&e.to_string()),
+        })
+    };
+    if let Some(path) = explicit {
+        return Ok(Some((path.display().to_string(), read(path)?)));
+    }
+    let listed: Vec<PathBuf> = std::env::var_os("KUBECONFIG")
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !listed.is_empty() {
+        let name = format!(
+            "$KUBECONFIG ({})",
+            std::env::join_paths(&listed)
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+        let mut merged: Option<Kubeconfig> = None;
+        for path in listed.iter().filter(|p| p.exists()) {
+            let next = read(path)?;
+            merged = Some(match merged {
+                None => next,
+                Some(m) => m.merge(next).map_err(|e| DiscoverError::Kubeconfig {
+                    path: path.display().to_string(),
+                    reason: one_line(&e.to_string()),
+                })?,
+            });
+        }
+        return match merged {
+            Some(m) => Ok(Some((name, m))),
+            None => Err(DiscoverError::NoClusterConfig {
+                reason: format!("none of the files of {name} exists"),
+            }),
+        };
+    }
+    let Some(home) = std::env::home_dir() else {
+        return Ok(None);
+    };
+    let path = home.join(".kube").join("config");
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some((path.display().to_string(), read(&path)?)))
+}
+
+/// The context names of the kubeconfig [`load_kubeconfig`] resolves, in file order (for
+/// `--all-contexts`).
+///
+/// # Errors
+///
+/// As [`load_kubeconfig`], and [`DiscoverError::NoClusterConfig`] when there is no kubeconfig.
+pub fn kubeconfig_contexts(
+    explicit: Option<&std::path::Path>,
+) -> Result<Vec<String>, DiscoverError> {
+    match load_kubeconfig(explicit)? {
+        Some((_, k)) => Ok(k.contexts.into_iter().map(|c| c.name).collect()),
+        None => Err(DiscoverError::NoClusterConfig {
+            reason: "--all-contexts needs a kubeconfig ($KUBECONFIG unset or empty, no \
+                     ~/.kube/config)"
+                .to_owned(),
+        }),
+    }
 }
 
 /// What went wrong with the kubeconfig's exec credential plugin, when `e` is about it: one
@@ -523,15 +601,6 @@ fn exec_plugin_failure(e: &kube::Error) -> Option<String> {
         AuthError::AuthExec(detail) => imagefacts_model::text::printable(detail).into_owned(),
         _ => return None,
     })
-}
-
-/// `$KUBECONFIG` as set, else `~/.kube/config` when it exists.
-fn default_kubeconfig() -> Option<String> {
-    if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        return Some(format!("$KUBECONFIG ({})", v.to_string_lossy()));
-    }
-    let path = std::env::home_dir()?.join(".kube").join("config");
-    path.exists().then(|| path.display().to_string())
 }
 
 /// RFC 1123 label: what a namespace name must be.

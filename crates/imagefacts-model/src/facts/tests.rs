@@ -45,6 +45,31 @@ fn summary_counts() {
 }
 
 #[test]
+fn an_invalid_reference_counts_in_no_registry() {
+    let mut invalid = entry("", "", b"x", 0);
+    invalid.digest = None;
+    invalid.error = FactsError {
+        kind: ErrorKind::InvalidReference,
+        message: "invalid reference format".into(),
+        retryable: false,
+        status: None,
+        code: None,
+        attempts: None,
+        step: None,
+    }
+    .into();
+    let s = Summary::of(&[entry("docker.io", "library/nginx", b"a", 10), invalid]);
+    assert_eq!((s.unique_registries, s.unique_repositories), (1, 1));
+    assert_eq!(s.collection_errors, 1);
+    assert_eq!(s.errors_by_kind[&ErrorKind::InvalidReference], 1);
+    assert!(
+        s.errors_by_registry.is_empty(),
+        "{:?}",
+        s.errors_by_registry
+    );
+}
+
+#[test]
 fn serializes_upstream_field_names() {
     let file = FactsFile::new(
         OffsetDateTime::UNIX_EPOCH,
