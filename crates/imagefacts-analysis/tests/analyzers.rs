@@ -53,6 +53,7 @@ fn image(reference: &str) -> ImageFacts {
         container_type: ContainerType::Regular,
         pods: vec!["web-1".into()],
         inferred: false,
+        cluster: None,
     }];
     f.node_platforms = vec![amd64()];
     f
@@ -126,6 +127,7 @@ fn secret(names: &[&str]) -> Vec<SecretRef> {
         .map(|n| SecretRef {
             namespace: "shop".into(),
             name: (*n).into(),
+            cluster: None,
         })
         .collect()
 }
@@ -202,6 +204,7 @@ fn a_pull_secret_for_another_registry_is_no_pull_secret() {
         namespace: "shop".into(),
         name: "other".into(),
         registries: vec!["https://index.docker.io/v1/".into()],
+        cluster: None,
     }];
     let (c, r) = cause(vec![f], infos);
     assert_eq!(c, "noPullSecret");
@@ -225,6 +228,7 @@ fn refused_credentials_name_their_source() {
         namespace: "shop".into(),
         name: "regcred".into(),
         registries: vec!["reg.example".into()],
+        cluster: None,
     }];
     let (c, r) = cause(vec![f], infos);
     assert_eq!(c, "credentialsRefused");

@@ -1,11 +1,9 @@
 //! `imagefacts analyze FILE|BUNDLE`: the insights over facts, with no request to any registry;
 //! and the shared pieces `report` and `bundle` use.
 
-use anyhow::Context as _;
 use imagefacts_analysis::{AnalysisResult, Options, Severity, analyze};
 use imagefacts_model::facts::FactsFile;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::Outcome;
 use crate::args::{AnalysisArgs, AnalyzeArgs, AnalyzeFormat};
@@ -21,11 +19,8 @@ pub(crate) fn options(args: &AnalysisArgs, now: OffsetDateTime) -> Options {
 }
 
 /// `--now`, else the clock.
-pub(crate) fn now(flag: Option<&str>) -> anyhow::Result<OffsetDateTime> {
-    match flag {
-        Some(t) => OffsetDateTime::parse(t, &Rfc3339).context("--now must be RFC 3339"),
-        None => Ok(OffsetDateTime::now_utc()),
-    }
+pub(crate) fn now(flag: Option<OffsetDateTime>) -> OffsetDateTime {
+    flag.unwrap_or_else(OffsetDateTime::now_utc)
 }
 
 /// The insights of `file`, as troubleshoot's analysis.json (pretty, with a final newline).
@@ -59,7 +54,7 @@ pub(crate) fn text(results: &[AnalysisResult], all: bool) -> String {
 
 pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<Outcome> {
     let file: FactsFile = crate::report::load(&args.input)?;
-    let results = analyze(&file, &options(&args.analysis, now(args.now.as_deref())?));
+    let results = analyze(&file, &options(&args.analysis, now(args.now)));
     let out = match args.format {
         AnalyzeFormat::Json => analysis_json(&results)?,
         AnalyzeFormat::Text => text(&results, args.all).into_bytes(),

@@ -31,6 +31,9 @@ pub enum Command {
     /// Insights (why an image fails to pull, drift, platform mismatch, mutable or stale
     /// references, supply chain) from a facts.json file or a bundle, asking no registry.
     Analyze(AnalyzeArgs),
+    /// Merge the facts of several clusters (facts.json files or bundles) into one facts.json:
+    /// one entry per image (reference and digest) with the clusters and workloads that run it.
+    Merge(MergeArgs),
     /// Print the JSON Schema (draft 2020-12) of facts.json.
     Schema,
     /// Check a facts.json file against the schema; each violation is printed with its JSON path.
@@ -88,6 +91,20 @@ pub enum ReportFormat {
     Json,
 }
 
+/// Arguments of `imagefacts merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// facts.json files, or support bundles with image-facts/facts.json; each file's cluster is
+    /// the one it names (a fleet run's or an earlier merge's), else its file name without
+    /// `.json`, `.tar.gz` or `-facts`.
+    #[arg(value_name = "FILE|BUNDLE", required = true, num_args = 1..)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write the merged facts.json to FILE instead of stdout (atomically).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 /// Arguments of `imagefacts report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -104,8 +121,8 @@ pub struct ReportArgs {
     pub format: ReportFormat,
 
     /// The time ages are computed against (RFC 3339) [default: now].
-    #[arg(long, hide = true, value_name = "TIME")]
-    pub now: Option<String>,
+    #[arg(long, hide = true, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<time::OffsetDateTime>,
 
     /// How the insights printed first are judged.
     #[command(flatten)]
@@ -149,8 +166,8 @@ pub struct AnalyzeArgs {
     pub analysis: AnalysisArgs,
 
     /// The time ages are computed against (RFC 3339) [default: now].
-    #[arg(long, hide = true, value_name = "TIME")]
-    pub now: Option<String>,
+    #[arg(long, hide = true, value_name = "TIME", value_parser = parse_time)]
+    pub now: Option<time::OffsetDateTime>,
 }
 
 /// `analyze -o` values.
@@ -178,9 +195,19 @@ pub struct SourceArgs {
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// Kubeconfig context.
+    /// Kubeconfig context; repeat it for several clusters, collected in one run (each entry and
+    /// workload then names its cluster).
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+
+    /// Every context of the kubeconfig, collected in one run.
+    #[arg(long, conflicts_with_all = ["contexts", "bundle", "manifests"])]
+    pub all_contexts: bool,
+
+    /// The name of the one cluster the source shows, written on each workload and entry (a run
+    /// over several contexts names each by its context).
     #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
+    pub cluster_name: Option<String>,
 
     /// Only this namespace.
     #[arg(short = 'n', long, value_name = "NAMESPACE")]
@@ -505,6 +532,12 @@ const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Parses `250ms`, `90s`, `5m`, `2h`, `1d` or a bare number of seconds, up to 30 days.
 /// A duration of any length (`365d`), for thresholds rather than waits.
+/// An RFC 3339 time (`2026-12-01T18:04:23Z`).
+fn parse_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time ({e})"))
+}
+
 fn parse_duration_long(s: &str) -> Result<Duration, String> {
     match s.strip_suffix('d').map(str::parse::<u64>) {
         Some(Ok(days)) if days > 0 => Ok(Duration::from_secs(days.saturating_mul(86_400))),

@@ -15,16 +15,60 @@ use crate::args::{CollectCmdArgs, ListArgs, ListFormat, SourceArgs};
 use crate::inspect::{collect_facts, write_facts};
 use crate::output::write_output;
 
-/// The discovery source the flags name (a bundle is read apart: [`discover_bundle`]).
-pub(crate) fn source(args: &SourceArgs) -> Source {
+/// The discovery source the flags name for one context (a bundle is read apart:
+/// [`discover_bundle`]).
+pub(crate) fn source(args: &SourceArgs, context: Option<&str>) -> Source {
     if !args.manifests.is_empty() {
         Source::Manifests(args.manifests.clone())
     } else {
         Source::Cluster(ClusterOptions {
             kubeconfig: args.kubeconfig.clone(),
-            context: args.context.clone(),
+            context: context.map(str::to_owned),
             page_size: args.page_size,
         })
+    }
+}
+
+/// The kubeconfig contexts of a fleet run (`--context` repeated, or `--all-contexts`); `None`
+/// for a run over one source.
+fn fleet_contexts(args: &SourceArgs) -> anyhow::Result<Option<Vec<String>>> {
+    let contexts = if args.all_contexts {
+        imagefacts_discovery::kubeconfig_contexts(args.kubeconfig.as_deref())?
+    } else if args.contexts.len() > 1 {
+        args.contexts.clone()
+    } else {
+        return Ok(None);
+    };
+    if args.cluster_name.is_some() {
+        anyhow::bail!(
+            "--cluster-name names the one cluster of a run; a run over several contexts names \
+             each by its context"
+        );
+    }
+    if contexts.is_empty() {
+        anyhow::bail!("--all-contexts: the kubeconfig has no context");
+    }
+    Ok(Some(contexts))
+}
+
+/// Discovers the one source the flags name (live cluster at one context, or manifests).
+async fn discover_one(
+    args: &SourceArgs,
+    filter: &NamespaceFilter,
+    context: Option<&str>,
+) -> anyhow::Result<Discovered> {
+    Ok(imagefacts_discovery::discover(&source(args, context), filter).await?)
+}
+
+/// `found` as the discovery of the cluster `--cluster-name` names, when it names one.
+fn named(args: &SourceArgs, found: Discovered) -> Discovered {
+    match &args.cluster_name {
+        Some(name) => {
+            let mut all = Discovered::default();
+            all.join_cluster(name, found);
+            all
+        }
+        None => found,
     }
 }
 
@@ -61,30 +105,58 @@ pub(crate) async fn discover_bundle(
     .context("bundle reading stopped")?
 }
 
+/// Discovers what the flags name: a bundle, manifests, one cluster, or several contexts at once
+/// (joined into one discovery, each workload naming its context).
 pub(crate) async fn discover(args: &SourceArgs) -> anyhow::Result<Discovered> {
     let filter = filter(args);
-    let found = match &args.bundle {
-        Some(path) => discover_bundle(path, &filter, None).await?.1,
-        None => imagefacts_discovery::discover(&source(args), &filter).await?,
+    if let Some(path) = &args.bundle {
+        return Ok(named(args, discover_bundle(path, &filter, None).await?.1));
+    }
+    let Some(contexts) = fleet_contexts(args)? else {
+        let found = discover_one(args, &filter, args.contexts.first().map(String::as_str)).await?;
+        return Ok(named(args, found));
     };
-    Ok(found)
+    let found = futures::future::try_join_all(contexts.iter().map(|context| {
+        let filter = &filter;
+        async move {
+            discover_one(args, filter, Some(context))
+                .await
+                .with_context(|| format!("context {context}"))
+        }
+    }))
+    .await?;
+    let mut all = Discovered::default();
+    for (context, one) in contexts.iter().zip(found) {
+        all.join_cluster(context, one);
+    }
+    Ok(all)
 }
 
-/// [`discover`], also keeping every selected object (for a new support bundle), redacted.
+/// [`discover`], also keeping every selected object (for a new support bundle), redacted. A
+/// bundle holds one cluster: several contexts are refused.
 pub(crate) async fn discover_with_objects(
     args: &SourceArgs,
     redact: fn(&mut serde_json::Value) -> usize,
 ) -> anyhow::Result<(Discovered, Vec<KeptObject>)> {
     let filter = filter(args);
-    match &args.bundle {
+    if fleet_contexts(args)?.is_some() {
+        anyhow::bail!(
+            "a support bundle holds one cluster: name one --context (or collect several with \
+             `imagefacts collect` and combine them with `imagefacts merge`)"
+        );
+    }
+    let (found, kept) = match &args.bundle {
         Some(path) => {
             let (_, found, kept) = discover_bundle(path, &filter, Some(redact)).await?;
-            Ok((found, kept))
+            (found, kept)
         }
         None => {
-            Ok(imagefacts_discovery::discover_with_objects(&source(args), &filter, redact).await?)
+            let context = args.contexts.first().map(String::as_str);
+            imagefacts_discovery::discover_with_objects(&source(args, context), &filter, redact)
+                .await?
         }
-    }
+    };
+    Ok((named(args, found), kept))
 }
 
 pub(crate) async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
@@ -189,6 +261,7 @@ pub(crate) async fn facts_of(
     file.cluster_platforms = found.discovery.cluster_platforms.clone();
     file.discovery_errors = found.discovery.errors.clone();
     file.pull_secrets = found.discovery.pull_secrets.clone();
+    file.clusters = found.clusters.clone();
     Ok(file)
 }
 

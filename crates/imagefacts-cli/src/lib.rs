@@ -14,6 +14,7 @@ mod bundle;
 mod credentials;
 mod discover;
 mod inspect;
+mod merge;
 mod output;
 mod progress;
 mod report;
@@ -69,6 +70,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         args::Command::Bundle(a) => bundle::run(a).await,
         args::Command::Report(a) => report::run(a),
         args::Command::Analyze(a) => analyze::run(a),
+        args::Command::Merge(a) => merge::run(a),
         args::Command::Schema => schema::print_schema(),
         args::Command::Validate { file } => schema::validate(&file),
     }

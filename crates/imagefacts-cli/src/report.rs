@@ -19,6 +19,8 @@ use crate::output::write_output;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Row {
+    /// The clusters that run it (shown when the file covers several).
+    clusters: String,
     namespace: String,
     image: String,
     tag: String,
@@ -153,6 +155,11 @@ fn rows(file: &FactsFile, now: OffsetDateTime) -> Vec<Row> {
             let namespaces: BTreeSet<&str> =
                 f.workloads.iter().map(|w| w.namespace.as_str()).collect();
             Row {
+                clusters: if f.clusters.is_empty() {
+                    "-".to_owned()
+                } else {
+                    f.clusters.join(",")
+                },
                 namespace: namespaces.iter().next().map_or("-", |n| *n).to_owned(),
                 image: image_name(f),
                 tag: if f.tag.is_empty() {
@@ -184,12 +191,20 @@ fn rows(file: &FactsFile, now: OffsetDateTime) -> Vec<Row> {
         })
         .collect();
     rows.sort_by(|a, b| {
-        (a.namespace == "-", &a.namespace, &a.image, &a.tag).cmp(&(
-            b.namespace == "-",
-            &b.namespace,
-            &b.image,
-            &b.tag,
-        ))
+        (
+            a.namespace == "-",
+            &a.namespace,
+            &a.image,
+            &a.tag,
+            &a.clusters,
+        )
+            .cmp(&(
+                b.namespace == "-",
+                &b.namespace,
+                &b.image,
+                &b.tag,
+                &b.clusters,
+            ))
     });
     rows
 }
@@ -223,6 +238,11 @@ fn render(file: &FactsFile, now: OffsetDateTime, wide: bool, color: bool) -> Str
         "DRIFT",
         "STATUS",
     ];
+    // A file of several clusters (a fleet run or `merge`) says which runs each image.
+    let fleet = file.clusters.len() > 1;
+    if fleet {
+        header.insert(0, "CLUSTERS");
+    }
     if wide {
         header.extend([
             "NAMESPACES",
@@ -248,6 +268,9 @@ fn render(file: &FactsFile, now: OffsetDateTime, wide: bool, color: bool) -> Str
                 r.drift,
                 r.status,
             ];
+            if fleet {
+                cells.insert(0, r.clusters);
+            }
             if wide {
                 cells.extend([
                     r.namespaces,
@@ -271,12 +294,14 @@ fn render(file: &FactsFile, now: OffsetDateTime, wide: bool, color: bool) -> Str
             *w = (*w).max(c.chars().count());
         }
     }
+    // DRIFT and STATUS are coloured.
+    let (drift_col, status_col) = if fleet { (9, 10) } else { (8, 9) };
     let line = |cells: Vec<String>, color_cols: bool| {
         let last = cells.len() - 1;
         let mut out = String::new();
         for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
             let pad = w - c.chars().count();
-            let text = if color_cols && (i == 8 || i == 9) {
+            let text = if color_cols && (i == drift_col || i == status_col) {
                 paint(c, c, color)
             } else {
                 c.clone()
@@ -334,7 +359,7 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<FactsFile> {
 
 pub(crate) fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     let file = load(&args.input)?;
-    let now = crate::analyze::now(args.now.as_deref())?;
+    let now = crate::analyze::now(args.now);
     let out = match args.format {
         ReportFormat::Table => {
             let color = std::io::stdout().is_terminal()

@@ -331,6 +331,7 @@ impl BundleScan {
                     namespace: namespace.clone(),
                     name: secret.clone(),
                     registries: map.keys().cloned().collect(),
+                    cluster: None,
                 });
             }
             _ => {}
@@ -366,6 +367,7 @@ impl BundleScan {
             Discovered {
                 discovery,
                 pull_secrets: PullSecrets::default(),
+                clusters: Vec::new(),
             },
             kept,
         ))

@@ -86,6 +86,23 @@ pub struct Discovered {
     pub discovery: Discovery,
     /// Docker configs of the pull secrets the pods name, for the registry client; never written out.
     pub pull_secrets: PullSecrets,
+    /// The clusters joined into it by [`Discovered::join_cluster`], in order (empty for one
+    /// unnamed source).
+    pub clusters: Vec<String>,
+}
+
+impl Discovered {
+    /// Joins what discovery found in `cluster` into this (see [`Discovery::join_cluster`]); its
+    /// pull secrets are kept apart from the other clusters' by the cluster's name.
+    pub fn join_cluster(&mut self, cluster: &str, other: Discovered) {
+        self.discovery.join_cluster(cluster, other.discovery);
+        self.clusters.push(cluster.to_owned());
+        for (secret, bytes) in other.pull_secrets.iter() {
+            let mut secret = secret.clone();
+            secret.cluster.get_or_insert_with(|| cluster.to_owned());
+            self.pull_secrets.insert(secret, bytes.to_vec());
+        }
+    }
 }
 
 /// Discovers the images of `source` in the namespaces `filter` selects.
@@ -139,6 +156,7 @@ async fn discover_with(
                     Discovered {
                         discovery,
                         pull_secrets: PullSecrets::default(),
+                        clusters: Vec::new(),
                     },
                     kept,
                 )

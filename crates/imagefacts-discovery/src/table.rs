@@ -114,6 +114,7 @@ mod tests {
                 container_type: ContainerType::Regular,
                 pods: vec![],
                 inferred: false,
+                cluster: None,
             });
         }
         a.running_digests = vec![

@@ -149,6 +149,7 @@ pub(crate) async fn collect_image(
 pub(crate) fn move_usage(facts: &mut ImageFacts, usage: ImageUse) {
     facts.node_digests_differ = usage.node_digests_differ();
     facts.workloads = usage.workloads;
+    facts.set_clusters_from_workloads();
     facts.running_digests = usage.running_digests;
     facts.pull_failures = usage.pull_failures;
     facts.pull_secrets = usage.pull_secrets;

@@ -16,6 +16,7 @@ fn secret(ns: &str, name: &str) -> SecretRef {
     SecretRef {
         namespace: ns.into(),
         name: name.into(),
+        cluster: None,
     }
 }
 

@@ -94,6 +94,10 @@ pub struct WorkloadRef {
     /// source, named `<deployment>-<pod-template-hash>`, is reported under that Deployment.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inferred: bool,
+    /// The cluster (kubeconfig context or `--cluster-name`) it was found in, when a run or a
+    /// `merge` covers several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// How a runtime reported what it runs (`status.containerStatuses[].imageID`).
@@ -165,6 +169,10 @@ pub struct SecretRef {
     pub namespace: String,
     /// Secret name.
     pub name: String,
+    /// The cluster (kubeconfig context or `--cluster-name`) it was found in, when a run or a
+    /// `merge` covers several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// Everything discovery knows about one image reference.
@@ -298,6 +306,10 @@ pub struct DiscoveryError {
     pub status: Option<u16>,
     /// What went wrong.
     pub message: String,
+    /// The cluster (kubeconfig context or `--cluster-name`) it was found in, when a run or a
+    /// `merge` covers several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// A pull secret that exists in the cluster, by name, with the registries it holds credentials
@@ -314,6 +326,10 @@ pub struct PullSecretInfo {
     /// Registry keys of its docker config (`registry.example.com`, `https://index.docker.io/v1/`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub registries: Vec<String>,
+    /// The cluster (kubeconfig context or `--cluster-name`) it was found in, when a run or a
+    /// `merge` covers several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// The result of discovery from any source.

@@ -59,6 +59,10 @@ pub struct FactsFile {
     /// registry in this namespace".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pull_secrets: Vec<PullSecretInfo>,
+    /// The clusters the file covers, when a run over several kubeconfig contexts or a `merge`
+    /// wrote it (each entry and workload names its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
 }
 
 impl FactsFile {
@@ -80,6 +84,7 @@ impl FactsFile {
             cluster_platforms: Vec::new(),
             discovery_errors: Vec::new(),
             pull_secrets: Vec::new(),
+            clusters: Vec::new(),
         }
     }
 }
@@ -152,6 +157,9 @@ pub struct ImageFacts {
     /// The workloads using this image (from discovery).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workloads: Vec<WorkloadRef>,
+    /// The clusters whose workloads use it, when the file covers several (sorted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
     /// The digests that actually run (from pod status).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub running_digests: Vec<RunningDigest>,
@@ -243,6 +251,7 @@ impl ImageFacts {
             tag_digest: None,
             tag_drift: None,
             workloads: Vec::new(),
+            clusters: Vec::new(),
             running_digests: Vec::new(),
             pull_failures: Vec::new(),
             pull_secrets: Vec::new(),

@@ -15,6 +15,7 @@ pub mod digest;
 pub mod discovery;
 pub mod facts;
 pub mod files;
+pub mod fleet;
 pub mod manifest;
 pub mod media_type;
 pub mod platform;

@@ -204,6 +204,7 @@ pub(crate) async fn discover_cluster_with(
                     namespace: secret.namespace.clone(),
                     name: secret.name.clone(),
                     registries: config.registries,
+                    cluster: None,
                 });
                 pull_secrets.insert(secret, config.bytes);
             }
@@ -223,6 +224,7 @@ pub(crate) async fn discover_cluster_with(
         Discovered {
             discovery,
             pull_secrets,
+            clusters: Vec::new(),
         },
         kept,
     ))

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 /// use imagefacts_model::discovery::SecretRef;
 ///
 /// let mut s = PullSecrets::default();
-/// let r = SecretRef { namespace: "shop".into(), name: "regcred".into() };
+/// let r = SecretRef { namespace: "shop".into(), name: "regcred".into(), cluster: None };
 /// s.insert(r.clone(), br#"{"auths":{"r.example":{"auth":"c2VjcmV0"}}}"#.to_vec());
 /// assert!(s.get(&r).is_some());
 /// assert_eq!(format!("{s:?}"), r#"PullSecrets { secrets: ["shop/regcred"] }"#);
@@ -209,6 +209,7 @@ mod tests {
             SecretRef {
                 namespace: "a".into(),
                 name: "b".into(),
+                cluster: None,
             },
             b"{\"auths\":{\"r\":{\"auth\":\"hunter2\"}}}".to_vec(),
         );

@@ -280,6 +280,7 @@ fn add_workload(
         .map(|name| SecretRef {
             namespace: ns.to_owned(),
             name: name.clone(),
+            cluster: None,
         })
         .collect();
     let platform = w
@@ -380,6 +381,7 @@ fn finish_image(acc: ImageAcc) -> ImageUse {
                 container_type,
                 pods: pods.into_iter().collect(),
                 inferred,
+                cluster: None,
             },
         )
         .collect();

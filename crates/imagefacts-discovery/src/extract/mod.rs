@@ -61,6 +61,7 @@ impl ObjectOrigin {
             verb: None,
             status: None,
             message: message.into(),
+            cluster: None,
         }
     }
 }

@@ -394,6 +394,7 @@ fn order_of_objects_does_not_matter() {
                 container_type: ContainerType::Regular,
                 pods: vec![s("web-1-b")],
                 inferred: false,
+                cluster: None,
             },
             WorkloadRef {
                 namespace: s("ns"),
@@ -403,6 +404,7 @@ fn order_of_objects_does_not_matter() {
                 container_type: ContainerType::Regular,
                 pods: vec![s("solo")],
                 inferred: false,
+                cluster: None,
             },
         ]
     );

@@ -75,7 +75,8 @@ fn assert_bundle_discovery(d: &Discovery) {
         nginx.pull_secrets,
         [SecretRef {
             namespace: "shop".into(),
-            name: "regcred".into()
+            name: "regcred".into(),
+            cluster: None,
         }]
     );
 

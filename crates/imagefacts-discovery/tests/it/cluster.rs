@@ -227,6 +227,7 @@ async fn live_cluster_gives_the_bundles_images_and_records_both_403s() {
     let regcred = SecretRef {
         namespace: "shop".into(),
         name: "regcred".into(),
+        cluster: None,
     };
     assert_eq!(live.pull_secrets.get(&regcred), Some(REGCRED.as_bytes()));
     assert_eq!(live.pull_secrets.len(), 1);

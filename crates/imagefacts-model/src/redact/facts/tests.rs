@@ -21,7 +21,7 @@ const SECRET: &str = "https://u:s3cr3t-guard@h.example/p";
 
 /// Fields that are not redacted, and why: the identity parsed from the reference, and names of
 /// Kubernetes objects, credentials and endpoints (JSON pointers, `*` for any array index).
-const NOT_REDACTED: [&str; 18] = [
+const NOT_REDACTED: [&str; 21] = [
     "/reference", // as written in the pod spec; parsed into the next three
     "/registry",  // the identity the summary groups by
     "/repository",
@@ -39,6 +39,9 @@ const NOT_REDACTED: [&str; 18] = [
     "/pullSecrets/*/namespace",
     "/pullSecrets/*/name",
     "/nodeImages/*/node",
+    "/clusters/*", // kubeconfig context names, as the user wrote them
+    "/workloads/*/cluster",
+    "/pullSecrets/*/cluster",
     "/supplyChain/artifacts/*/found", // `referrers`, `tag:<tag>`, `index`: our own words
 ];
 
@@ -146,7 +149,9 @@ fn full_entry() -> ImageFacts {
             container_type: ContainerType::Regular,
             pods: vec!["web-1".into()],
             inferred: false,
+            cluster: Some("prod-eu".into()),
         }],
+        clusters: vec!["prod-eu".into()],
         running_digests: vec![RunningDigest {
             digest: digest.clone(),
             kind: RunningDigestKind::RepoDigest,
@@ -163,6 +168,7 @@ fn full_entry() -> ImageFacts {
         pull_secrets: vec![SecretRef {
             namespace: "ns".into(),
             name: "regcred".into(),
+            cluster: Some("prod-eu".into()),
         }],
         node_platforms: vec![platform()],
         node_images: vec![NodeImage {
@@ -292,6 +298,7 @@ fn a_file_redacts_its_discovery_errors_and_counts_them() {
             verb: Some("list".into()),
             status: Some(500),
             message: format!("proxy error from {SECRET}"),
+            cluster: None,
         });
     file.redact();
     assert_eq!(file.summary.redactions, 1);
