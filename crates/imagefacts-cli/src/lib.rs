@@ -6,7 +6,7 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::FromArgMatches as _;
 
 mod analyze;
 mod args;
@@ -19,6 +19,7 @@ mod progress;
 mod report;
 mod routes;
 mod schema;
+mod shell;
 
 pub use schema::violations as facts_violations;
 
@@ -31,8 +32,19 @@ const EXIT_FATAL: u8 = 2;
 
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging();
+    // Run as `kubectl-imagefacts`, the command is `kubectl imagefacts` in help and errors.
+    let name = shell::invoked_name(std::env::args_os().next().as_deref());
+    let mut cli = match shell::command(name)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if cli.quiet {
+        quiet_progress(&mut cli.command);
+    }
+    init_logging(cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -71,12 +83,30 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         args::Command::Analyze(a) => analyze::run(a),
         args::Command::Schema => schema::print_schema(),
         args::Command::Validate { file } => schema::validate(&file),
+        args::Command::Completions { shell } => shell::completions(shell),
+        args::Command::Man { dir } => shell::man_pages(&dir),
     }
 }
 
-fn init_logging() {
+/// `-q`: no bar and no closing summary line. `--progress json` was asked for by name (a wrapper
+/// reads it) and stays.
+fn quiet_progress(command: &mut args::Command) {
+    let collect = match command {
+        args::Command::Inspect(a) => &mut a.collect,
+        args::Command::Collect(a) => &mut a.collect,
+        args::Command::Bundle(a) => &mut a.collect,
+        _ => return,
+    };
+    if collect.progress == args::ProgressArg::Auto {
+        collect.progress = args::ProgressArg::None;
+    }
+}
+
+/// Logs on stderr, filtered by `RUST_LOG`; without it, warnings and errors (errors only when `quiet`).
+fn init_logging(quiet: bool) {
+    let default = if quiet { "error" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()

@@ -23,6 +23,7 @@ mod requests;
 mod routes;
 mod schema;
 mod secrets;
+mod shell;
 mod sigkill;
 mod soak;
 mod supply;
