@@ -188,11 +188,12 @@ fn version_yaml() -> BundleFile {
 fn summary_text(ns: &str, file: &FactsFile) -> String {
     let s = &file.summary;
     let mut out = format!(
-        "Image facts for namespace {ns}\nGenerated: {}\nTotal images: {}\nUnique registries: {}\nUnique repositories: {}\nTotal size: {} bytes\nCollection errors: {}\n",
-        file.generated_at,
+        "Image facts for namespace {ns}\nGenerated: {}\nTotal images: {}\nUnique registries: {}\nUnique repositories: {}\nTotal size: {} ({} bytes)\nCollection errors: {}\n",
+        imagefacts_model::text::rfc3339_seconds(file.generated_at),
         s.total_images,
         s.unique_registries,
         s.unique_repositories,
+        crate::human::size(s.total_size),
         s.total_size,
         s.collection_errors
     );

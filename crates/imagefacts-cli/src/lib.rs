@@ -13,6 +13,7 @@ mod args;
 mod bundle;
 mod credentials;
 mod discover;
+mod human;
 mod inspect;
 mod output;
 mod progress;

@@ -18,6 +18,7 @@ mod inspect;
 mod layouts;
 mod leaks;
 mod nosecret;
+mod progress;
 mod redaction;
 mod requests;
 mod routes;
