@@ -309,12 +309,14 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
             args.force,
         )?;
         println!("{}", report.output.display());
-        eprintln!(
-            "added {} files under {}/image-facts/ ({} original entries preserved)",
-            report.added.len(),
-            report.top_dir,
-            report.preserved_entries
-        );
+        if !crate::quiet() {
+            eprintln!(
+                "added {} files under {}/image-facts/ ({} original entries preserved)",
+                report.added.len(),
+                report.top_dir,
+                report.preserved_entries
+            );
+        }
         return Ok(outcome(Some(&file)));
     }
     let redact: fn(&mut Value) -> usize = if args.collect.no_redact {

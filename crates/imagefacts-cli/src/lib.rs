@@ -43,6 +43,7 @@ pub fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     if cli.quiet {
+        QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
         quiet_progress(&mut cli.command);
     }
     init_logging(cli.quiet);
@@ -87,6 +88,14 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         args::Command::Completions { shell } => shell::completions(shell),
         args::Command::Man { dir } => shell::man_pages(&dir),
     }
+}
+
+/// Set by `-q`: stderr carries errors only.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `-q` was given: `note:`, `warning:` and other informational lines stay unprinted.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// `-q`: no bar and no closing summary line. `--progress json` was asked for by name (a wrapper

@@ -41,16 +41,11 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 /// assert_eq!(rfc3339_seconds(datetime!(2026-12-01 20:04:23 +02:00)), "2026-12-01T18:04:23Z");
 /// ```
 pub fn rfc3339_seconds(time: time::OffsetDateTime) -> String {
-    let t = time.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| time.to_string())
 }
 
 /// An RFC 3339 time written elsewhere (an image's `created`), shown as [`rfc3339_seconds`]

@@ -462,16 +462,7 @@ fn report_of_the_readme_example_matches_the_snapshot() {
         text.push_str(&filter(&report.stdout));
         text.push('\n');
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots/report.txt");
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &text).unwrap();
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        expected == text,
-        "report differs from {}:\n{text}",
-        path.display()
-    );
+    crate::support::assert_snapshot("report.txt", &text);
     // JSON rows too.
     let json = imagefacts(&["report", out.to_str().unwrap(), "-o", "json"]);
     let rows: Value = serde_json::from_str(&json.stdout).unwrap();

@@ -205,14 +205,32 @@ fn on_a_terminal_the_bar_ends_with_one_summary_line_and_quiet_prints_nothing() {
     let text = format!(
         "$ imagefacts inspect -o facts.json <3 images and a missing one>   # stderr a terminal\n{summary}\n"
     );
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots/progress.txt");
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &text).unwrap();
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    crate::support::assert_snapshot("progress.txt", &text);
+}
+
+#[test]
+fn quiet_leaves_out_notes_and_warnings_but_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("pods.yaml");
+    std::fs::write(
+        &manifests,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: dns, namespace: kube-system}\n\
+         spec:\n  containers: [{name: c, image: \"coredns:1.11\"}]\n",
+    )
+    .unwrap();
+    let m = manifests.to_str().unwrap();
+    let loud = imagefacts(&["list", "--manifests", m]);
+    assert_eq!(loud.status, 0, "{}", loud.stderr);
     assert!(
-        expected == text,
-        "summary differs from {}:\n{text}",
-        path.display()
+        loud.stderr
+            .starts_with("note: the namespace filter left out 1 image"),
+        "{}",
+        loud.stderr
     );
+    let quiet = imagefacts(&["-q", "list", "--manifests", m]);
+    assert_eq!((quiet.status, quiet.stderr.as_str()), (0, ""));
+    assert_eq!(quiet.stdout, loud.stdout);
+    let error = imagefacts(&["list", "-q", "--manifests", "/nonexistent.yaml"]);
+    assert_eq!(error.status, 2);
+    assert!(error.stderr.starts_with("error: "), "{}", error.stderr);
 }
