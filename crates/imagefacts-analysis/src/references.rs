@@ -65,7 +65,7 @@ pub(crate) fn analyze(file: &FactsFile, options: &Options) -> Vec<Finding> {
                     format!(
                         "{spelled} was built {} days ago ({}), longer ago than {} days.",
                         age.whole_days(),
-                        f.created.as_deref().unwrap_or_default(),
+                        imagefacts_model::text::rfc3339_seconds(created),
                         options.stale_after.as_secs() / 86_400
                     ),
                     "rebuild it on a current base image to pick up security fixes".into(),

@@ -10,6 +10,10 @@ use imagefacts_model::Platform;
 #[derive(Debug, Parser)]
 #[command(name = "imagefacts", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// Print nothing on stderr but errors: no progress, no summary line, no warnings.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -41,6 +45,18 @@ pub enum Command {
         /// The file to check.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+    },
+    /// Print a shell completion script: `source <(imagefacts completions bash)`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write a man page per command (`imagefacts.1`, `imagefacts-list.1`, ...) into DIR.
+    Man {
+        /// The directory (created when missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 

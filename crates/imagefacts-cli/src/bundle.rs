@@ -188,11 +188,12 @@ fn version_yaml() -> BundleFile {
 fn summary_text(ns: &str, file: &FactsFile) -> String {
     let s = &file.summary;
     let mut out = format!(
-        "Image facts for namespace {ns}\nGenerated: {}\nTotal images: {}\nUnique registries: {}\nUnique repositories: {}\nTotal size: {} bytes\nCollection errors: {}\n",
-        file.generated_at,
+        "Image facts for namespace {ns}\nGenerated: {}\nTotal images: {}\nUnique registries: {}\nUnique repositories: {}\nTotal size: {} ({} bytes)\nCollection errors: {}\n",
+        imagefacts_model::text::rfc3339_seconds(file.generated_at),
         s.total_images,
         s.unique_registries,
         s.unique_repositories,
+        crate::human::size(s.total_size),
         s.total_size,
         s.collection_errors
     );
@@ -308,12 +309,14 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
             args.force,
         )?;
         println!("{}", report.output.display());
-        eprintln!(
-            "added {} files under {}/image-facts/ ({} original entries preserved)",
-            report.added.len(),
-            report.top_dir,
-            report.preserved_entries
-        );
+        if !crate::quiet() {
+            eprintln!(
+                "added {} files under {}/image-facts/ ({} original entries preserved)",
+                report.added.len(),
+                report.top_dir,
+                report.preserved_entries
+            );
+        }
         return Ok(outcome(Some(&file)));
     }
     let redact: fn(&mut Value) -> usize = if args.collect.no_redact {

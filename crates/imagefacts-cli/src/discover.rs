@@ -187,7 +187,7 @@ pub(crate) async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
 /// namespaces, and the flag that keeps them.
 pub(crate) fn hint_left_out(d: &imagefacts_model::discovery::Discovery, args: &SourceArgs) {
     use imagefacts_model::text::printable;
-    if d.left_out.is_empty() {
+    if d.left_out.is_empty() || crate::quiet() {
         return;
     }
     let total: usize = d.left_out.iter().map(|l| l.images).sum();
@@ -223,6 +223,9 @@ pub(crate) fn hint_left_out(d: &imagefacts_model::discovery::Discovery, args: &S
 /// (control characters escaped: the text comes from the bundle or the cluster).
 pub(crate) fn warn_discovery_errors(d: &imagefacts_model::discovery::Discovery) {
     use std::io::Write as _;
+    if crate::quiet() {
+        return;
+    }
     let mut err = std::io::stderr().lock();
     for e in &d.errors {
         let _ = writeln!(err, "warning: {}", discovery_error_line(e));

@@ -97,7 +97,7 @@ pub(crate) async fn collect_facts(
     if !collect.no_redact {
         file.redact();
     }
-    reporter.finish(&file.summary);
+    reporter.finish(&file.summary, collector.client().requests_sent());
     Ok(file)
 }
 

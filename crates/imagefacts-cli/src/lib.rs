@@ -6,13 +6,14 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::FromArgMatches as _;
 
 mod analyze;
 mod args;
 mod bundle;
 mod credentials;
 mod discover;
+mod human;
 mod inspect;
 mod merge;
 mod output;
@@ -20,6 +21,7 @@ mod progress;
 mod report;
 mod routes;
 mod schema;
+mod shell;
 
 pub use schema::violations as facts_violations;
 
@@ -32,8 +34,20 @@ const EXIT_FATAL: u8 = 2;
 
 /// Runs the command line and returns the exit status.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging();
+    // Run as `kubectl-imagefacts`, the command is `kubectl imagefacts` in help and errors.
+    let name = shell::invoked_name(std::env::args_os().next().as_deref());
+    let mut cli = match shell::command(name)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if cli.quiet {
+        QUIET.store(true, std::sync::atomic::Ordering::Relaxed);
+        quiet_progress(&mut cli.command);
+    }
+    init_logging(cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -73,15 +87,44 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         args::Command::Merge(a) => merge::run(a),
         args::Command::Schema => schema::print_schema(),
         args::Command::Validate { file } => schema::validate(&file),
+        args::Command::Completions { shell } => shell::completions(shell),
+        args::Command::Man { dir } => shell::man_pages(&dir),
     }
 }
 
-/// Logs on stderr: `RUST_LOG` when set; else imagefacts' own warnings only, so a library's
-/// log line (kube's `failed with error …`, reqwest's TLS errors) never comes before the one
-/// error the user is shown.
-fn init_logging() {
+/// Set by `-q`: stderr carries errors only.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `-q` was given: `note:`, `warning:` and other informational lines stay unprinted.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `-q`: no bar and no closing summary line. `--progress json` was asked for by name (a wrapper
+/// reads it) and stays.
+fn quiet_progress(command: &mut args::Command) {
+    let collect = match command {
+        args::Command::Inspect(a) => &mut a.collect,
+        args::Command::Collect(a) => &mut a.collect,
+        args::Command::Bundle(a) => &mut a.collect,
+        _ => return,
+    };
+    if collect.progress == args::ProgressArg::Auto {
+        collect.progress = args::ProgressArg::None;
+    }
+}
+
+/// Logs on stderr: `RUST_LOG` when set; else imagefacts' own warnings and errors (errors only
+/// when `quiet`), so a library's log line (kube's `failed with error …`, reqwest's TLS errors)
+/// never comes before the one error the user is shown.
+fn init_logging(quiet: bool) {
+    let default = if quiet {
+        "imagefacts=error"
+    } else {
+        "imagefacts=warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("imagefacts=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()

@@ -56,25 +56,6 @@ fn short(d: Option<&imagefacts_model::Digest>) -> String {
     d.map_or_else(|| "-".to_owned(), |d| d.short().to_owned())
 }
 
-/// 1536 → `1.5 KiB`.
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    if bytes == 0 {
-        return "-".to_owned();
-    }
-    let mut v = bytes as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
-}
-
 /// Age like kubectl prints it: `45s`, `12m`, `5h`, `30d`, `2y`.
 fn age(created: Option<&str>, now: OffsetDateTime) -> String {
     let Some(t) = created.and_then(|c| OffsetDateTime::parse(c, &Rfc3339).ok()) else {
@@ -169,7 +150,7 @@ fn rows(file: &FactsFile, now: OffsetDateTime) -> Vec<Row> {
                 },
                 digest: short(f.digest.as_ref()),
                 platforms: platforms(f, &file.cluster_platforms),
-                size: human_size(f.size),
+                size: crate::human::size(f.size),
                 age: age(f.created.as_deref(), now),
                 workloads: f.workloads.len(),
                 drift: drift(f),
@@ -276,7 +257,7 @@ fn render(file: &FactsFile, now: OffsetDateTime, wide: bool, color: bool) -> Str
                     r.namespaces,
                     r.manifest_digest,
                     r.config_digest,
-                    r.created,
+                    imagefacts_model::text::rfc3339_text_seconds(&r.created).into_owned(),
                     r.reference,
                     r.error,
                 ]);
@@ -327,7 +308,7 @@ fn render(file: &FactsFile, now: OffsetDateTime, wide: bool, color: bool) -> Str
         n(s.total_images, "image", "images"),
         n(s.unique_registries, "registry", "registries"),
         n(s.unique_repositories, "repository", "repositories"),
-        human_size(s.total_size),
+        crate::human::size(s.total_size),
         n(s.collection_errors, "error", "errors"),
         if s.from_cache > 0 {
             format!(", {} from cache", s.from_cache)
@@ -394,11 +375,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_ages() {
-        assert_eq!(human_size(0), "-");
-        assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(30 * 1024 * 1024), "30.0 MiB");
+    fn ages() {
         let now = OffsetDateTime::parse("2026-11-28T00:00:00Z", &Rfc3339).unwrap();
         assert_eq!(age(Some("2026-11-27T23:59:30Z"), now), "30s");
         assert_eq!(age(Some("2026-11-27T23:00:00Z"), now), "60m");

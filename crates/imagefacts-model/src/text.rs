@@ -28,6 +28,36 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `time` as people read it in text files and tables: RFC 3339 in UTC, to the second.
+///
+/// ```
+/// use imagefacts_model::text::rfc3339_seconds;
+/// use time::macros::datetime;
+///
+/// assert_eq!(
+///     rfc3339_seconds(datetime!(2026-12-01 18:04:23.188419832 +00:00)),
+///     "2026-12-01T18:04:23Z"
+/// );
+/// assert_eq!(rfc3339_seconds(datetime!(2026-12-01 20:04:23 +02:00)), "2026-12-01T18:04:23Z");
+/// ```
+pub fn rfc3339_seconds(time: time::OffsetDateTime) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| time.to_string())
+}
+
+/// An RFC 3339 time written elsewhere (an image's `created`), shown as [`rfc3339_seconds`]
+/// does; kept as written when it does not parse.
+pub fn rfc3339_text_seconds(text: &str) -> Cow<'_, str> {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(text, &Rfc3339) {
+        Ok(t) => Cow::Owned(rfc3339_seconds(t)),
+        Err(_) => Cow::Borrowed(text),
+    }
+}
+
 /// Control characters (C0, DEL, C1) and the bidirectional overrides that reorder what a
 /// terminal shows.
 fn needs_escape(c: char) -> bool {

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -216,7 +217,7 @@ impl TokenCache {
     /// first (the registry refused it).
     pub(crate) async fn get(
         &self,
-        http: &reqwest::Client,
+        http: TokenHttp<'_>,
         registry: &str,
         realm: &Realm,
         scope: &str,
@@ -251,6 +252,23 @@ fn basic(username: &str, password: &str) -> String {
 }
 
 /// The `Authorization` value of HTTP Basic for `credential`, when it is a user and password.
+/// How a token is fetched: the HTTP client for the realm, and the client's request counter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenHttp<'a> {
+    /// The HTTP client for the realm's host.
+    pub(crate) client: &'a reqwest::Client,
+    /// Counts the token request ([`count_request`]).
+    pub(crate) sent: &'a AtomicU64,
+}
+
+/// Counts one request in `counter` unless it never reached a server (refused connection, failed
+/// TLS handshake, unresolved name): the count is of requests a registry could have seen.
+pub(crate) fn count_request(counter: &AtomicU64, sent: &reqwest::Result<reqwest::Response>) {
+    if !matches!(sent, Err(e) if e.is_connect()) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 pub(crate) fn basic_header(credential: Option<&Credential>) -> Option<String> {
     match credential {
         Some(Credential::UserPassword { username, password }) => Some(basic(username, password)),
@@ -259,7 +277,7 @@ pub(crate) fn basic_header(credential: Option<&Credential>) -> Option<String> {
 }
 
 async fn fetch_token(
-    http: &reqwest::Client,
+    TokenHttp { client: http, sent }: TokenHttp<'_>,
     registry: &str,
     realm: &Realm,
     scope: &str,
@@ -305,10 +323,10 @@ async fn fetch_token(
         }
     };
     let realm_display = realm.shown();
-    let response = request
-        .send()
-        .await
-        .map_err(|e| crate::response::transport_error(registry, &realm_display, &e))?;
+    let response = request.send().await;
+    count_request(sent, &response);
+    let response =
+        response.map_err(|e| crate::response::transport_error(registry, &realm_display, &e))?;
     let status = response.status().as_u16();
     let body = crate::response::read_limited(response, MAX_TOKEN_RESPONSE)
         .await

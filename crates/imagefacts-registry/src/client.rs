@@ -3,6 +3,7 @@
 //! and their sizes capped.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use imagefacts_model::facts::RateLimit;
@@ -53,6 +54,8 @@ struct Inner {
     config: ClientConfig,
     observer: Arc<dyn Observer>,
     registries: Mutex<HashMap<String, Arc<RegistryState>>>,
+    /// HTTP requests sent (each attempt, each redirect hop, each token fetch).
+    requests: AtomicU64,
 }
 
 /// What served one image's requests, as each successful exchange records it: the source of the
@@ -177,6 +180,7 @@ impl ClientBuilder {
                 per_host: Mutex::new(HashMap::new()),
                 config,
                 observer: self.observer,
+                requests: AtomicU64::new(0),
                 registries: Mutex::new(HashMap::new()),
             }),
             credentials: self.credentials,
@@ -268,6 +272,20 @@ impl RegistryClient {
 
     pub(crate) fn served(&self) -> Option<&Served> {
         self.served.as_deref()
+    }
+
+    /// How many HTTP requests this client and its views have sent so far: every attempt of
+    /// every request (retries included), every redirect hop and every token fetch that reached
+    /// a server, whatever its answer. An attempt that never connected (refused, a failed TLS
+    /// handshake, such as the TLS try of an `--insecure-registry` that speaks plain HTTP) is
+    /// not counted.
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// The counter [`RegistryClient::requests_sent`] reads: bumped by whoever sends a request.
+    pub(crate) fn request_counter(&self) -> &AtomicU64 {
+        &self.inner.requests
     }
 
     pub(crate) fn observer(&self) -> &dyn Observer {

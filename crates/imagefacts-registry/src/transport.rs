@@ -20,7 +20,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, LOCATION, WWW_AUTHENTICA
 use reqwest::{Method, StatusCode};
 use url::Url;
 
-use crate::auth::{Realm, TokenCache, basic_header};
+use crate::auth::{Realm, TokenCache, TokenHttp, basic_header, count_request};
 use crate::challenge::{Challenge, Scheme, parse_challenges};
 use crate::client::RegistryClient;
 use crate::config::api_host;
@@ -452,11 +452,14 @@ impl RegistryClient {
                 let token = state
                     .tokens
                     .get(
-                        &self.http(
-                            &realm.host_port(),
-                            self.config().routes.host(&realm.host_port()),
-                            realm.insecure,
-                        )?,
+                        TokenHttp {
+                            client: &self.http(
+                                &realm.host_port(),
+                                self.config().routes.host(&realm.host_port()),
+                                realm.insecure,
+                            )?,
+                            sent: self.request_counter(),
+                        },
                         ask.registry,
                         &realm,
                         &scope,
@@ -819,10 +822,9 @@ impl RegistryClient {
                 rb = rb.header(AUTHORIZATION, auth);
             }
             let shown = redact_url(url.as_str());
-            let response = rb
-                .send()
-                .await
-                .map_err(|e| transport_error(registry, &shown, &e))?;
+            let sent = rb.send().await;
+            count_request(self.request_counter(), &sent);
+            let response = sent.map_err(|e| transport_error(registry, &shown, &e))?;
             if !response.status().is_redirection() {
                 return Ok(response);
             }

@@ -352,3 +352,19 @@ pub(crate) fn leaks(outputs: &[(String, Vec<u8>)], secrets: &[(String, String)])
     }
     hits
 }
+
+/// Compares `text` with `tests/it/snapshots/<name>`, which `UPDATE_SNAPSHOTS=1` rewrites first.
+pub(crate) fn assert_snapshot(name: &str, text: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == text,
+        "output differs from {}:\n{text}",
+        path.display()
+    );
+}
