@@ -65,7 +65,7 @@ pub use error::DiscoverError;
 pub use extract::image_id::{ImageId, parse_image_id};
 pub use extract::{Extractor, KeptObject, ObjectOrigin, SourceKind, extract};
 pub use filter::{NamespaceFilter, glob_match, is_system_namespace};
-pub use manifests::read_manifests;
+pub use manifests::{read_manifest_text, read_manifests};
 pub use names::valid_namespace;
 pub use resources::{WORKLOAD_RESOURCES, WorkloadResource, resource_named, resource_of_kind};
 pub use table::render_table;

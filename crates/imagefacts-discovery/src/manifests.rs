@@ -41,6 +41,29 @@ pub fn read_manifests(
     Ok(read_manifests_into(paths, Extractor::new(filter))?.finish())
 }
 
+/// Extracts the images of the objects in one manifest file's `text`, read as [`read_manifests`]
+/// reads a file: JSON (one or more values, a `List`, an array) when `json` is set (a `.json`
+/// file) or the text starts like JSON, else multi-document YAML. `name` names the file in
+/// discovery errors. For callers holding the text already (and for fuzzing).
+///
+/// ```
+/// use imagefacts_discovery::{NamespaceFilter, read_manifest_text};
+///
+/// let text = "kind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: c, image: nginx}]\n";
+/// let d = read_manifest_text("pod.yaml", text, false, &NamespaceFilter::default());
+/// assert_eq!(d.images.len(), 1);
+/// ```
+pub fn read_manifest_text(
+    name: &str,
+    text: &str,
+    json: bool,
+    filter: &NamespaceFilter,
+) -> Discovery {
+    let mut x = Extractor::new(filter);
+    add_text(&mut x, name, text, json);
+    x.finish()
+}
+
 /// Feeds the objects of the manifest files at `paths` to `x`.
 pub(crate) fn read_manifests_into(
     paths: &[PathBuf],

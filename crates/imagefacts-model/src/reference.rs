@@ -291,8 +291,9 @@ impl Reference {
     /// `ghcr.io/o/a@sha256:…`.
     ///
     /// Unlike docker, a Docker Hub repository whose first component would be read back as a
-    /// registry (`docker.io/example.com/app`) keeps its `docker.io/`, so the familiar form
-    /// always parses back to the same reference.
+    /// registry (`docker.io/example.com/app`) keeps its `docker.io/`, and an official image
+    /// whose short form would read as a bare digest (`library/sha256:<64 hex>`) keeps its
+    /// `library/`, so the familiar form always parses back to the same reference.
     pub fn familiar(&self) -> String {
         let mut out = String::with_capacity(self.registry.len() + self.repository.len() + 16);
         if let Some(short) = self.familiar_repository() {
@@ -303,6 +304,9 @@ impl Reference {
             out.push_str(&self.repository);
         }
         self.push_suffix(&mut out);
+        if Digest::parse(&out).is_ok() {
+            out.insert_str(0, OFFICIAL_PREFIX);
+        }
         out
     }
 

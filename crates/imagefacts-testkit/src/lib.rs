@@ -23,6 +23,7 @@
 //! stops when the test process dies (its supervisor shell watches a pipe held by the test process).
 //!
 //! - [`upstream_decode`]: upstream troubleshoot's Go types (a small Go program) decoding facts files.
+//! - [`fuzz_regressions`]: the inputs kept from fuzzing, for the owning crates to replay.
 //!
 //! External tools needed at run time: `docker-registry`, `skopeo`, `openssl`, `htpasswd`, `go`.
 
@@ -31,6 +32,7 @@ mod bigbundle;
 mod certs;
 mod example;
 mod fault;
+mod fuzz;
 mod layout;
 mod process;
 mod registry;
@@ -47,6 +49,7 @@ pub use bigbundle::{BIG_BUNDLE, write_big_bundle};
 pub use certs::{TlsFiles, generate_tls};
 pub use example::{EXAMPLE_BUNDLE, write_example_bundle};
 pub use fault::{Fault, FaultProxy, Injected};
+pub use fuzz::fuzz_regressions;
 pub use layout::{
     ImageSpec, MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_INDEX, MEDIA_TYPE_IMAGE_LAYER_GZIP,
     MEDIA_TYPE_IMAGE_MANIFEST, MEDIA_TYPE_IN_TOTO, OciLayout,

@@ -3,6 +3,7 @@
 mod bundle;
 mod cluster;
 mod fuzz;
+mod fuzz_regressions;
 mod manifests;
 mod support;
 mod synthetic;

@@ -367,6 +367,24 @@ fn familiar_form() {
     }
 }
 
+/// Found by the `reference` fuzz target: `sha256:<64 hex>` alone is a bare digest, not the
+/// official image `sha256` tagged with the hex.
+#[test]
+fn familiar_form_of_an_official_image_spelled_like_a_digest_keeps_library() {
+    let tagged = format!("library/sha256:{HEX64}");
+    let r = parse(&tagged);
+    assert_eq!(r.familiar(), tagged);
+    assert_eq!(parse(&r.familiar()), r);
+    let sha512 = format!("library/sha512:{HEX64}");
+    assert_eq!(
+        parse(&sha512).familiar(),
+        format!("sha512:{HEX64}"),
+        "wrong length: no digest"
+    );
+    let pinned = format!("library/sha256:{HEX64}@sha256:{HEX64}");
+    assert_eq!(parse(&pinned).familiar(), &pinned["library/".len()..]);
+}
+
 #[test]
 fn target_prefers_digest() {
     let r = parse("nginx");
