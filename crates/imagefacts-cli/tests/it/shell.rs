@@ -116,14 +116,13 @@ fn man_writes_a_page_per_command_that_man_renders() {
     );
     assert!(list.contains(".TH imagefacts-list 1"), "{list}");
     assert!(list.contains("manifests"), "the options are there");
-    // groff renders it (man's own formatter), when installed.
-    if Path::new("/usr/bin/groff").exists() {
-        let (status, text, stderr) = run(Command::new("groff")
-            .args(["-man", "-Tascii", "-P", "-bcou"])
-            .arg(pages.join("imagefacts-list.1")));
-        assert_eq!(status, 0, "{stderr}");
-        assert!(text.contains("-A, --all-namespaces"), "{text}");
-    }
+    // groff (man's own formatter, Debian's groff-base, installed by scripts/install-deps)
+    // renders it.
+    let (status, text, stderr) = run(Command::new("groff")
+        .args(["-man", "-Tascii", "-P", "-bcou"])
+        .arg(pages.join("imagefacts-list.1")));
+    assert_eq!(status, 0, "{stderr}");
+    assert!(text.contains("-A, --all-namespaces"), "{text}");
 }
 
 /// `dir/kubectl-imagefacts`, a link to the binary, as a plugin is installed.
