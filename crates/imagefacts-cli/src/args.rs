@@ -96,15 +96,22 @@ pub struct BundleArgs {
     /// How the insights of image-facts/analysis.json are judged.
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+
+    /// Write no image-facts/report.html (the page `imagefacts report --html` writes) beside
+    /// facts.json.
+    #[arg(long)]
+    pub no_html: bool,
 }
 
 /// Output format of `imagefacts report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     /// An aligned table.
     Table,
     /// The rows as JSON.
     Json,
+    /// One self-contained HTML page.
+    Html,
 }
 
 /// Arguments of `imagefacts merge`.
@@ -132,9 +139,16 @@ pub struct ReportArgs {
     #[arg(long)]
     pub wide: bool,
 
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Table)]
-    pub format: ReportFormat,
+    /// Output format: table, json or html [default: table]; with --html, the file to write the
+    /// page to (atomically) [default: stdout].
+    #[arg(short = 'o', long = "output", value_name = "FORMAT|FILE")]
+    pub output: Option<String>,
+
+    /// One self-contained HTML page (inline styles and script, no request of any kind, works
+    /// from file://): insights first, then every image, sortable and filterable, each with its
+    /// details.
+    #[arg(long)]
+    pub html: bool,
 
     /// The time ages are computed against (RFC 3339) [default: now].
     #[arg(long, hide = true, value_name = "TIME", value_parser = parse_time)]

@@ -23,6 +23,8 @@ use crate::discover::{
 const FACTS_PATH: &str = "image-facts/facts.json";
 /// Where the insights go inside a bundle (troubleshoot's own `analysis.json` is at the root).
 const ANALYSIS_PATH: &str = "image-facts/analysis.json";
+/// Where the page of `imagefacts report --html` goes inside a bundle.
+const REPORT_PATH: &str = "image-facts/report.html";
 /// Cap on a facts.json read back from a bundle.
 const MAX_FACTS_BYTES: u64 = 512 * 1024 * 1024;
 
@@ -211,13 +213,15 @@ fn summary_text(ns: &str, file: &FactsFile) -> String {
     out
 }
 
-/// `image-facts/facts.json` and `image-facts/analysis.json` plus, per namespace looked at, what upstream's collector writes:
+/// `image-facts/facts.json`, `image-facts/analysis.json`, `image-facts/report.html` (unless
+/// `--no-html`) plus, per namespace looked at, what upstream's collector writes:
 /// `<ns>-facts.json` (with `namespace` set) and `<ns>-summary.txt` for a namespace with images,
 /// `<ns>-info.txt` for one without, and `<ns>-error.txt` when reading the namespace failed.
 fn image_fact_files(
     file: &FactsFile,
     looked_at: &[String],
     analysis: &crate::args::AnalysisArgs,
+    html: bool,
 ) -> anyhow::Result<Vec<BundleFile>> {
     let pretty = |f: &FactsFile| -> anyhow::Result<Vec<u8>> {
         let mut v = serde_json::to_vec_pretty(f)?;
@@ -230,6 +234,12 @@ fn image_fact_files(
         BundleFile::new(FACTS_PATH, pretty(file)?),
         BundleFile::new(ANALYSIS_PATH, crate::analyze::analysis_json(&results)?),
     ];
+    if html {
+        files.push(BundleFile::new(
+            REPORT_PATH,
+            crate::html::page(file, &results, file.generated_at),
+        ));
+    }
     let mut namespaces: BTreeSet<&str> = file
         .image_facts
         .iter()
@@ -305,7 +315,12 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
         let file = facts_of(&mut found, &args.registry, &args.collect).await?;
         let report = bundle.add(
             args.output.as_deref(),
-            &image_fact_files(&file, &found.discovery.namespaces, &args.analysis)?,
+            &image_fact_files(
+                &file,
+                &found.discovery.namespaces,
+                &args.analysis,
+                !args.no_html,
+            )?,
             args.force,
         )?;
         println!("{}", report.output.display());
@@ -344,6 +359,7 @@ pub(crate) async fn run(args: BundleArgs) -> anyhow::Result<Outcome> {
             &file,
             &found.discovery.namespaces,
             &args.analysis,
+            !args.no_html,
         )?);
         Some(file)
     } else {

@@ -13,6 +13,7 @@ mod args;
 mod bundle;
 mod credentials;
 mod discover;
+mod html;
 mod human;
 mod inspect;
 mod merge;

@@ -15,29 +15,38 @@ use crate::Outcome;
 use crate::args::{ReportArgs, ReportFormat};
 use crate::output::write_output;
 
-/// One row of the report.
+/// One row of the report (the terminal table's, the JSON rows' and the HTML page's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Row {
+pub(crate) struct Row {
+    /// The entry of `imageFacts` the row shows.
+    #[serde(skip)]
+    pub(crate) index: usize,
+    /// The size in bytes (what SIZE shows).
+    #[serde(skip)]
+    pub(crate) size_bytes: u64,
+    /// Seconds since the image was built (what AGE shows), when known.
+    #[serde(skip)]
+    pub(crate) age_seconds: Option<i64>,
     /// The clusters that run it (shown when the file covers several).
-    clusters: String,
-    namespace: String,
-    image: String,
-    tag: String,
-    digest: String,
-    platforms: String,
-    size: String,
-    age: String,
-    workloads: usize,
-    drift: String,
-    status: String,
+    pub(crate) clusters: String,
+    pub(crate) namespace: String,
+    pub(crate) image: String,
+    pub(crate) tag: String,
+    pub(crate) digest: String,
+    pub(crate) platforms: String,
+    pub(crate) size: String,
+    pub(crate) age: String,
+    pub(crate) workloads: usize,
+    pub(crate) drift: String,
+    pub(crate) status: String,
     // --wide
-    reference: String,
-    namespaces: String,
-    manifest_digest: String,
-    config_digest: String,
-    created: String,
-    error: String,
+    pub(crate) reference: String,
+    pub(crate) namespaces: String,
+    pub(crate) manifest_digest: String,
+    pub(crate) config_digest: String,
+    pub(crate) created: String,
+    pub(crate) error: String,
 }
 
 /// `docker.io/library/nginx` → `nginx`, `docker.io/user/app` → `user/app`.
@@ -56,14 +65,18 @@ fn short(d: Option<&imagefacts_model::Digest>) -> String {
     d.map_or_else(|| "-".to_owned(), |d| d.short().to_owned())
 }
 
+/// Seconds from `created` to `now`, when `created` is an RFC 3339 time not after `now`.
+fn age_seconds(created: Option<&str>, now: OffsetDateTime) -> Option<i64> {
+    let t = created.and_then(|c| OffsetDateTime::parse(c, &Rfc3339).ok())?;
+    Some((now - t).whole_seconds()).filter(|s| *s >= 0)
+}
+
 /// Age like kubectl prints it: `45s`, `12m`, `5h`, `30d`, `2y`.
 fn age(created: Option<&str>, now: OffsetDateTime) -> String {
-    let Some(t) = created.and_then(|c| OffsetDateTime::parse(c, &Rfc3339).ok()) else {
+    let Some(secs) = age_seconds(created, now) else {
         return "-".to_owned();
     };
-    let secs = (now - t).whole_seconds();
     match secs {
-        s if s < 0 => "-".to_owned(),
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 2 * 86_400 => format!("{}h", s / 3600),
@@ -72,34 +85,39 @@ fn age(created: Option<&str>, now: OffsetDateTime) -> String {
     }
 }
 
-/// The image's platforms, the ones the cluster runs marked with `*`.
-fn platforms(f: &ImageFacts, cluster: &[Platform]) -> String {
+/// The image's platforms, each with whether the cluster runs it (the nodes its pods run on,
+/// else every node of the cluster).
+pub(crate) fn platform_marks(f: &ImageFacts, cluster: &[Platform]) -> Vec<(String, bool)> {
     let runs: &[Platform] = if f.node_platforms.is_empty() {
         cluster
     } else {
         &f.node_platforms
     };
-    let mark = |p: &Platform| {
-        if runs.iter().any(|r| p.matches(r)) {
-            format!("{p}*")
-        } else {
-            p.to_string()
-        }
-    };
+    let mark = |p: &Platform| (p.to_string(), runs.iter().any(|r| p.matches(r)));
     if f.platforms.is_empty() {
         if f.platform.os.is_empty() {
-            return "-".to_owned();
+            return Vec::new();
         }
-        return mark(&f.platform);
+        return vec![mark(&f.platform)];
     }
-    f.platforms
-        .iter()
-        .map(|p| mark(&p.platform))
+    f.platforms.iter().map(|p| mark(&p.platform)).collect()
+}
+
+/// The image's platforms, the ones the cluster runs marked with `*`.
+fn platforms(f: &ImageFacts, cluster: &[Platform]) -> String {
+    let marks = platform_marks(f, cluster);
+    if marks.is_empty() {
+        return "-".to_owned();
+    }
+    marks
+        .into_iter()
+        .map(|(p, runs)| if runs { format!("{p}*") } else { p })
         .collect::<Vec<_>>()
         .join(",")
 }
 
-fn drift(f: &ImageFacts) -> String {
+/// `yes`, `no` or `-`: whether the tag now names another digest than the one that runs.
+pub(crate) fn drift(f: &ImageFacts) -> String {
     if let Some(d) = f.tag_drift {
         return if d { "yes" } else { "no" }.to_owned();
     }
@@ -119,7 +137,8 @@ fn drift(f: &ImageFacts) -> String {
     }
 }
 
-fn status(f: &ImageFacts) -> String {
+/// `ok`, `cache`, an error kind, or `partial:<kind>`.
+pub(crate) fn status(f: &ImageFacts) -> String {
     match (f.error.get(), f.partial, f.source) {
         (Some(e), true, _) => format!("partial:{}", e.kind.as_str()),
         (Some(e), false, _) => e.kind.as_str().to_owned(),
@@ -128,14 +147,19 @@ fn status(f: &ImageFacts) -> String {
     }
 }
 
-fn rows(file: &FactsFile, now: OffsetDateTime) -> Vec<Row> {
+/// The rows, sorted by namespace (entries without one last), image, tag and clusters.
+pub(crate) fn rows(file: &FactsFile, now: OffsetDateTime) -> Vec<Row> {
     let mut rows: Vec<Row> = file
         .image_facts
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(index, f)| {
             let namespaces: BTreeSet<&str> =
                 f.workloads.iter().map(|w| w.namespace.as_str()).collect();
             Row {
+                index,
+                size_bytes: f.size,
+                age_seconds: age_seconds(f.created.as_deref(), now),
                 clusters: if f.clusters.is_empty() {
                     "-".to_owned()
                 } else {
@@ -338,16 +362,36 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<FactsFile> {
         .with_context(|| format!("{} does not hold a facts.json v1", path.display()))
 }
 
+/// What `-o` and `--html` ask for: the format, and the file for the page.
+fn destination(args: &ReportArgs) -> anyhow::Result<(ReportFormat, Option<&Path>)> {
+    use clap::ValueEnum as _;
+    if args.html {
+        return Ok((ReportFormat::Html, args.output.as_deref().map(Path::new)));
+    }
+    let Some(value) = args.output.as_deref() else {
+        return Ok((ReportFormat::Table, None));
+    };
+    match ReportFormat::from_str(value, false) {
+        Ok(format) => Ok((format, None)),
+        Err(_) => anyhow::bail!(
+            "invalid value {value:?} for '--output <FORMAT|FILE>': expected table, json or html\n\
+             hint: to write the page to a file, say `imagefacts report --html -o {value} ...`"
+        ),
+    }
+}
+
 pub(crate) fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
+    let (format, path) = destination(&args)?;
     let file = load(&args.input)?;
     let now = crate::analyze::now(args.now);
-    let out = match args.format {
+    let analysis =
+        || imagefacts_analysis::analyze(&file, &crate::analyze::options(&args.analysis, now));
+    let out = match format {
         ReportFormat::Table => {
             let color = std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             // The insights first, worst first; then the table.
-            let results =
-                imagefacts_analysis::analyze(&file, &crate::analyze::options(&args.analysis, now));
+            let results = analysis();
             let mut out = String::new();
             if results
                 .iter()
@@ -365,8 +409,9 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
             s.push('\n');
             s
         }
+        ReportFormat::Html => crate::html::page(&file, &analysis(), now),
     };
-    write_output(None, out.as_bytes())?;
+    write_output(path, out.as_bytes())?;
     Ok(Outcome::Success)
 }
 

@@ -29,6 +29,8 @@
 
 mod archive;
 mod bigbundle;
+mod browser;
+mod bulk;
 mod certs;
 mod example;
 mod fault;
@@ -46,6 +48,8 @@ mod upstream;
 
 pub use archive::{gzip, tar_dir, tar_files};
 pub use bigbundle::{BIG_BUNDLE, write_big_bundle};
+pub use browser::{Browser, ConsoleEntry, Element, browser_installed};
+pub use bulk::bulk_facts;
 pub use certs::{TlsFiles, generate_tls};
 pub use example::{EXAMPLE_BUNDLE, write_example_bundle};
 pub use fault::{Fault, FaultProxy, Injected};

@@ -162,6 +162,7 @@ fn add_to_archive_keeps_every_original_entry_byte_for_byte() {
     // info for one without, error for one that could not be read.
     for want in [
         "image-facts/facts.json",
+        "image-facts/report.html",
         "image-facts/prod-facts.json",
         "image-facts/prod-summary.txt",
         "image-facts/quiet-info.txt",
@@ -327,6 +328,7 @@ fn new_bundle_from_manifests_reads_back_with_collect() {
         "cluster-resources/nodes.json",
         "cluster-resources/namespaces.json",
         "image-facts/facts.json",
+        "image-facts/report.html",
         "image-facts/shop-facts.json",
     ] {
         assert!(

@@ -310,6 +310,7 @@ fn a_hostile_namespace_is_refused_before_any_registry_request() {
     assert!(
         written.iter().all(|n| n == "facts.json"
             || n == "analysis.json"
+            || n == "report.html"
             || n.starts_with("shop-")
             || n == "default-error.txt"),
         "{written:?}"

@@ -14,6 +14,7 @@ mod faults;
 mod fleet;
 mod honest;
 mod hostile;
+mod html;
 mod injected;
 mod inspect;
 mod kubeconfig;

@@ -8,7 +8,9 @@
 //!   and configs;
 //! - `tags`: 100 repositories × 50 tags (5,000 references, 100 images), cold and warm;
 //! - `memory`: peak RSS at 200 repositories × 100 tags (20,000 references), cold;
-//! - `bundle`: discovery from a 50,000-pod support bundle.
+//! - `bundle`: discovery from a 50,000-pod support bundle;
+//! - `html`: the `report --html` page of 5,000 images, written and then opened in headless
+//!   Chromium (time to interactive, and the time a filter, a sort and an expansion take).
 //!
 //! Usage: `imagefacts-bench --imagefacts PATH [--case NAME]... [--images 500] [--runs 5]
 //! [--skopeo-runs 3] [--tags-repos 100 --tags-tags 50 --tags-runs 3] [--memory-repos 200
@@ -24,7 +26,7 @@ use anyhow::{Context as _, bail};
 use imagefacts_testkit::{AccessLogEntry, ImageSpec, OciLayout, Registry, RegistryKind};
 
 /// The benchmark cases, in report order.
-const CASES: [&str; 5] = ["shared", "distinct", "tags", "memory", "bundle"];
+const CASES: [&str; 6] = ["shared", "distinct", "tags", "memory", "bundle", "html"];
 
 /// The `Accept` header the curl floor sends for manifests.
 /// The `Accept` list imagefacts sends for a manifest (`imagefacts_model::media_type::
@@ -778,6 +780,123 @@ impl Bench {
         self.raw.push(format!("Case 5: {}.", runs.raw()));
         Ok(())
     }
+
+    /// The page of 5,000 images: written, then opened from file:// in headless Chromium, 5 times.
+    fn html(&mut self) -> anyhow::Result<()> {
+        const IMAGES: usize = 5000;
+        const RUNS: usize = 5;
+        eprintln!("bench: html: the page of {IMAGES} images ...");
+        let facts = self.work.path().join("html-facts.json");
+        std::fs::write(&facts, imagefacts_testkit::bulk_facts(IMAGES).to_string())?;
+        let facts_bytes = std::fs::metadata(&facts)?.len();
+        let page = self.work.path().join("report.html");
+        let script = format!(
+            "{} report --html -o {} {} --now 2026-12-01T12:00:00Z",
+            self.o.imagefacts.display(),
+            page.display(),
+            facts.display()
+        );
+        let mut writes = Series::default();
+        for _ in 0..3 {
+            writes.0.push(self.measure(&script)?);
+        }
+        let page_bytes = std::fs::metadata(&page)?.len();
+        let url = imagefacts_testkit::Browser::file_url(&page)?;
+        // Each run: a fresh browser (no warm V8 caches), then the page; times are the page's own
+        // (performance.now() from navigation start), plus the driver's view of the load.
+        let probe = "var input = document.getElementById('filter');\
+            var t0 = performance.now();\
+            input.value = 'app-04999'; input.dispatchEvent(new Event('input'));\
+            var filtered = performance.now() - t0;\
+            var rows = document.querySelectorAll('#rows tr.image-row').length;\
+            input.value = ''; input.dispatchEvent(new Event('input'));\
+            var t1 = performance.now();\
+            document.querySelector('th[data-key=size] button').click();\
+            var sorted = performance.now() - t1;\
+            var t2 = performance.now();\
+            document.querySelector('#rows tr.image-row').click();\
+            var expanded = performance.now() - t2;\
+            var ready = performance.getEntriesByName('imagefacts-ready')[0].startTime;\
+            return [ready, filtered, sorted, expanded, rows];";
+        let mut samples: Vec<[f64; 5]> = Vec::new();
+        for _ in 0..RUNS {
+            let browser = imagefacts_testkit::Browser::start(1400, 1000)?;
+            let started = Instant::now();
+            browser.goto(&url)?;
+            while browser.execute(
+                "return document.documentElement.dataset.ready || null;",
+                vec![],
+            )? != serde_json::json!("1")
+            {
+                if started.elapsed() > Duration::from_secs(60) {
+                    bail!("the page did not render in 60 s");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let driver_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let v: Vec<f64> = serde_json::from_value(browser.execute(probe, vec![])?)?;
+            if v.get(4) != Some(&1.0) {
+                bail!("the filter showed {:?} rows, not 1", v.get(4));
+            }
+            samples.push([v[0], driver_ms, v[1], v[2], v[3]]);
+        }
+        let median = |i: usize| {
+            let mut xs: Vec<f64> = samples.iter().map(|s| s[i]).collect();
+            xs.sort_by(|a, b| a.total_cmp(b));
+            xs[xs.len() / 2]
+        };
+        let (ready, driver, filter, sort, expand) =
+            (median(0), median(1), median(2), median(3), median(4));
+        self.goals.push(Goal {
+            what: format!(
+                "16. {IMAGES} images: the page interactive within 2 s (headless Chromium, median)"
+            ),
+            measured: format!(
+                "{ready:.0} ms (rendered, handlers on); {driver:.0} ms as the driver saw it"
+            ),
+            met: ready <= 2000.0 && driver <= 2000.0,
+        });
+        self.goals.push(Goal {
+            what: format!("16. {IMAGES} images: the page ≤ 5 MB"),
+            measured: format!("{:.2} MB", page_bytes as f64 / 1e6),
+            met: page_bytes <= 5 * 1024 * 1024,
+        });
+        self.sections.push(format!(
+            "## 6. The HTML report of {IMAGES} images
+
+`imagefacts report --html` over a facts.json \
+             of {IMAGES} images ({:.1} MB; `imagefacts_testkit::bulk_facts`: 8 layers each, 3 of \
+             them shared with one of 20 base images, 6 labels, 1 to 3 workloads, a quarter \
+             multi-platform, 4 % failed): written in {:.2} s (median of {}, peak RSS {} MiB), \
+             {:.2} MB (the data is gzipped JSON in base64). Opened from file:// in headless \
+             Chromium ({}), a fresh browser per run, {RUNS} runs:\n\n\
+             | measure (median) | ms |\n|---|---|\n\
+             | navigation start → first page of rows rendered, handlers on (`performance.mark`) | {ready:.0} |\n\
+             | the driver's navigate command → the page says it is ready | {driver:.0} |\n\
+             | a filter keystroke over {IMAGES} rows (`app-04999`, 1 match) → rendered | {filter:.1} |\n\
+             | sort by size → first page rendered | {sort:.1} |\n\
+             | expand a row (layers, config, labels) | {expand:.1} |",
+            facts_bytes as f64 / 1e6,
+            writes.median().as_secs_f64(),
+            writes.0.len(),
+            writes.rss_mib(),
+            page_bytes as f64 / 1e6,
+            tool_version("chromium"),
+        ));
+        self.raw.push(format!(
+            "Case 6: writes {}; page runs (ready, driver, filter, sort, expand ms): {}.",
+            writes.raw(),
+            samples
+                .iter()
+                .map(|s| format!(
+                    "{:.0}/{:.0}/{:.1}/{:.1}/{:.1}",
+                    s[0], s[1], s[2], s[3], s[4]
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        Ok(())
+    }
 }
 
 fn machine() -> String {
@@ -838,6 +957,7 @@ fn main() -> anyhow::Result<()> {
             "distinct" => bench.distinct()?,
             "tags" => bench.tags()?,
             "memory" => bench.memory()?,
+            "html" => bench.html()?,
             _ => bench.bundle()?,
         }
     }
@@ -865,7 +985,7 @@ fn main() -> anyhow::Result<()> {
         tool_version("curl").split(" (").next().unwrap_or("curl")
     );
     if !bench.goals.is_empty() {
-        println!("\n## Goals (issue 10)\n\n| goal | measured | met |\n|---|---|---|");
+        println!("\n## Goals (issues 10 and 16)\n\n| goal | measured | met |\n|---|---|---|");
         for g in &bench.goals {
             println!(
                 "| {} | {} | {} |",

@@ -79,11 +79,20 @@ fn run() -> anyhow::Result<ExitCode> {
         .arg(&with_facts)
         .status()
         .with_context(|| format!("cannot run {imagefacts}"))?;
+    let page = out.join("report.html");
+    let html = Command::new(&imagefacts)
+        .args(["report", "--html", "-o"])
+        .arg(&page)
+        .arg(&with_facts)
+        .status()
+        .with_context(|| format!("cannot run {imagefacts}"))?;
     eprintln!(
-        "\ndemo: the bundle with image facts is {}",
-        with_facts.display()
+        "\ndemo: the bundle with image facts is {}\ndemo: its page (image-facts/report.html \
+         inside it, also written here) is {}",
+        with_facts.display(),
+        page.display()
     );
-    Ok(match (status.code(), report.success()) {
+    Ok(match (status.code(), report.success() && html.success()) {
         (Some(0 | 1), true) => ExitCode::SUCCESS,
         _ => ExitCode::from(2),
     })
