@@ -73,7 +73,7 @@ fn failing(mut f: ImageFacts, reason: &str) -> ImageFacts {
 fn error(mut f: ImageFacts, kind: ErrorKind, code: Option<&str>) -> ImageFacts {
     let mut e = FactsError::new(kind, format!("{kind:?} happened"), false);
     e.code = code.map(str::to_owned);
-    f.error = Failure(Some(e));
+    f.error = Failure::from(e);
     f.digest = None;
     f
 }
@@ -382,15 +382,15 @@ fn latest_digestless_in_production_and_stale() {
 #[test]
 fn unsigned_images_are_named() {
     let mut signed = image("reg.example/signed:1");
-    signed.supply_chain = Some(SupplyChain {
+    signed.supply_chain = Some(Box::new(SupplyChain {
         signed: true,
         ..SupplyChain::default()
-    });
+    }));
     let mut unsigned = image("reg.example/unsigned:1");
-    unsigned.supply_chain = Some(SupplyChain {
+    unsigned.supply_chain = Some(Box::new(SupplyChain {
         sbom: true,
         ..SupplyChain::default()
-    });
+    }));
     let results = run(
         vec![signed, unsigned, image("reg.example/unchecked:1")],
         vec![],

@@ -436,7 +436,7 @@ impl Collector {
                 if let Some(mut cached) = cached {
                     // The facts of the image, told of this reference.
                     cached.source = FactsSource::Cache;
-                    cached.fallback_reason = Some(error.clone());
+                    cached.fallback_reason = Some(Box::new(error.clone()));
                     cached.reference.clone_from(&request.reference);
                     cached.registry = reference.registry().to_owned();
                     cached.repository = reference.repository().to_owned();
@@ -457,8 +457,9 @@ impl Collector {
             && let Some(digest) = f.digest.clone()
         {
             let primary = f.manifest_digest.clone().filter(|m| *m != digest);
-            f.supply_chain =
-                Some(supply::supply_chain(&fetcher, reference, &digest, primary.as_ref()).await);
+            f.supply_chain = Some(Box::new(
+                supply::supply_chain(&fetcher, reference, &digest, primary.as_ref()).await,
+            ));
         }
         f
     }

@@ -186,9 +186,11 @@ pub struct ImageFacts {
     /// The manifest an artifact describes (`subject`), when it names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Digest>,
-    /// Signatures, attestations and SBOMs found beside the image (`--supply-chain`).
+    /// Signatures, attestations and SBOMs found beside the image (`--supply-chain`). Boxed,
+    /// as the fields below that are rarely set: an entry stays small (20,000 of them are held
+    /// until the run ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub supply_chain: Option<SupplyChain>,
+    pub supply_chain: Option<Box<SupplyChain>>,
     /// When the tag does not exist: the repository's existing tags nearest to it (at most 5,
     /// nearest first), when the tag list could be read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -218,7 +220,7 @@ pub struct ImageFacts {
     pub partial: bool,
     /// Why these facts come from the cache (`source: "cache"`, `--fallback cached`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fallback_reason: Option<FactsError>,
+    pub fallback_reason: Option<Box<FactsError>>,
 }
 
 impl ImageFacts {
@@ -614,9 +616,9 @@ impl FactsError {
 /// An entry's failure: in JSON, upstream's `error` string (the one-line message) and beside it
 /// `errorDetail`, the typed [`FactsError`] whose `message` it is. Both are absent when nothing
 /// failed. Files written before `errorDetail` existed held the typed error in `error` itself;
-/// they are read as well.
+/// they are read as well. The error is boxed: most entries have none, and each stays small.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Failure(pub Option<FactsError>);
+pub struct Failure(pub Option<Box<FactsError>>);
 
 impl Failure {
     /// No failure.
@@ -626,7 +628,7 @@ impl Failure {
 
     /// The typed error, when there is one.
     pub fn get(&self) -> Option<&FactsError> {
-        self.0.as_ref()
+        self.0.as_deref()
     }
 
     /// Whether something failed.
@@ -642,13 +644,13 @@ impl Failure {
 
 impl From<FactsError> for Failure {
     fn from(e: FactsError) -> Failure {
-        Failure(Some(e))
+        Failure(Some(Box::new(e)))
     }
 }
 
 impl From<Option<FactsError>> for Failure {
     fn from(e: Option<FactsError>) -> Failure {
-        Failure(e)
+        Failure(e.map(Box::new))
     }
 }
 
@@ -694,8 +696,8 @@ impl<'de> Deserialize<'de> for Failure {
                     }
                 }
                 match (error, detail) {
-                    (_, Some(d)) => Ok(Failure(Some(d))),
-                    (Some(ErrorField::Typed(d)), None) => Ok(Failure(Some(d))),
+                    (_, Some(d)) => Ok(Failure::from(d)),
+                    (Some(ErrorField::Typed(d)), None) => Ok(Failure::from(d)),
                     (Some(ErrorField::Message(m)), None) => Err(serde::de::Error::custom(format!(
                         "`error` {m:?} has no `errorDetail` beside it"
                     ))),
@@ -923,7 +925,7 @@ impl Summary {
             rate_limits: BTreeMap::new(),
             redactions: 0,
             supply_chain: SupplyChainSummary::of(
-                facts.iter().filter_map(|f| f.supply_chain.as_ref()),
+                facts.iter().filter_map(|f| f.supply_chain.as_deref()),
             ),
         }
     }

@@ -103,7 +103,12 @@ fn free_text(f: &mut ImageFacts) -> Vec<&mut String> {
     }
     out.extend(f.nearest_tags.iter_mut());
     out.extend(failure_text(&mut f.error));
-    out.extend(f.fallback_reason.as_mut().into_iter().flat_map(error_text));
+    out.extend(
+        f.fallback_reason
+            .as_deref_mut()
+            .into_iter()
+            .flat_map(error_text),
+    );
     out
 }
 
@@ -120,7 +125,7 @@ fn platform_text(p: &mut Platform) -> impl Iterator<Item = &mut String> {
 }
 
 fn failure_text(f: &mut Failure) -> impl Iterator<Item = &mut String> {
-    f.0.as_mut().into_iter().flat_map(error_text)
+    f.0.as_deref_mut().into_iter().flat_map(error_text)
 }
 
 fn error_text(e: &mut FactsError) -> impl Iterator<Item = &mut String> {

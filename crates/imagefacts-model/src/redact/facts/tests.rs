@@ -179,7 +179,7 @@ fn full_entry() -> ImageFacts {
         node_digests_differ: true,
         artifact_type: Some("application/example".into()),
         subject: Some(digest.clone()),
-        supply_chain: Some(SupplyChain {
+        supply_chain: Some(Box::new(SupplyChain {
             signed: true,
             attested: true,
             sbom: true,
@@ -192,7 +192,7 @@ fn full_entry() -> ImageFacts {
                 found: "referrers".into(),
             }],
             error: Some("e".into()),
-        }),
+        })),
         nearest_tags: vec!["1.0".into()],
         collected_at: OffsetDateTime::UNIX_EPOCH,
         source: FactsSource::Cache,
@@ -200,7 +200,7 @@ fn full_entry() -> ImageFacts {
         endpoint: Some("https://reg.example".into()),
         error: error().into(),
         partial: true,
-        fallback_reason: Some(error()),
+        fallback_reason: Some(Box::new(error())),
     }
 }
 
