@@ -28,7 +28,11 @@ const STYLE: &str = include_str!("html/report.css");
 
 /// The whole page for `file` and its insights, as of `now`.
 pub(crate) fn page(file: &FactsFile, results: &[AnalysisResult], now: OffsetDateTime) -> String {
-    let data = Data::new(file, results, now);
+    let mut data =
+        serde_json::to_value(Data::new(file, results, now)).expect("page data serialises");
+    // As in the terminal report: control and bidirectional characters are shown escaped, so
+    // no string poses as another.
+    printable_strings(&mut data);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     serde_json::to_writer(&mut gz, &data).expect("page data serialises into memory");
     let gz = gz.finish().expect("gzip into memory");
@@ -39,8 +43,8 @@ pub(crate) fn page(file: &FactsFile, results: &[AnalysisResult], now: OffsetDate
         many => format!("imagefacts report: {} clusters", many.len()),
     };
     let csp = format!(
-        "default-src 'none'; script-src '{}'; style-src '{}'; img-src data:; \
-         base-uri 'none'; form-action 'none'",
+        "default-src 'none'; script-src '{}'; style-src '{}'; base-uri 'none'; \
+         form-action 'none'; require-trusted-types-for 'script'; trusted-types 'none'",
         csp_hash(SCRIPT),
         csp_hash(STYLE)
     );
@@ -72,6 +76,35 @@ pub(crate) fn page(file: &FactsFile, results: &[AnalysisResult], now: OffsetDate
     out
 }
 
+/// Every string of `v`, object keys included, through [`imagefacts_model::text::printable`].
+fn printable_strings(v: &mut serde_json::Value) {
+    use imagefacts_model::text::printable;
+    use serde_json::Value;
+    match v {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(escaped) = printable(s) {
+                *s = escaped;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(printable_strings),
+        Value::Object(map) => {
+            if map
+                .keys()
+                .any(|k| matches!(printable(k), std::borrow::Cow::Owned(_)))
+            {
+                let old = std::mem::take(map);
+                for (k, mut item) in old {
+                    printable_strings(&mut item);
+                    map.insert(printable(&k).into_owned(), item);
+                }
+            } else {
+                map.values_mut().for_each(printable_strings);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// `'sha256-<base64>'` of an inline element's text, as CSP names it.
 fn csp_hash(text: &str) -> String {
     format!(
@@ -95,8 +128,8 @@ struct Data<'a> {
     summary: PageSummary<'a>,
     insights: Vec<PageInsight<'a>>,
     charts: Charts,
-    /// Each distinct layer once: `[digest, size, media type index]`.
-    layers: Vec<(String, u64, usize)>,
+    /// Each distinct layer once: `[digest, size, media type index, size as text]`.
+    layers: Vec<(String, u64, usize, String)>,
     /// Layer media types, each once.
     media_types: Vec<&'a str>,
     /// The rows in the report's order.
@@ -185,7 +218,10 @@ struct Detail<'a> {
     config: DetailConfig<'a>,
     labels: &'a BTreeMap<String, String>,
     build_info: Vec<(&'static str, &'a str)>,
-    nodes: Vec<(&'a str, Option<String>, Option<u64>)>,
+    /// The layers' sizes summed, as text.
+    layers_size: String,
+    /// Node, digest held, its size there as text.
+    nodes: Vec<(&'a str, Option<String>, String)>,
     pull_secrets: Vec<String>,
     pull_failures: Vec<String>,
     running_digests: Vec<(String, String, Vec<&'a str>)>,
@@ -238,16 +274,17 @@ struct DetailError<'a> {
 /// Interns layers and their media types.
 #[derive(Default)]
 struct LayerTable<'a> {
-    layers: Vec<(String, u64, usize)>,
-    index: HashMap<&'a imagefacts_model::Digest, usize>,
+    layers: Vec<(String, u64, usize, String)>,
+    index: HashMap<(&'a imagefacts_model::Digest, u64, &'a str), usize>,
     media_types: Vec<&'a str>,
     media_index: HashMap<&'a str, usize>,
 }
 
 impl<'a> LayerTable<'a> {
     fn add(&mut self, l: &'a Layer) -> usize {
-        let digest = &l.digest;
-        if let Some(i) = self.index.get(digest) {
+        // The same blob may be listed with another media type (Docker's, OCI's) elsewhere.
+        let key = (&l.digest, l.size, l.media_type.as_str());
+        if let Some(i) = self.index.get(&key) {
             return *i;
         }
         let media = l.media_type.as_str();
@@ -255,8 +292,9 @@ impl<'a> LayerTable<'a> {
             self.media_types.push(media);
             self.media_types.len() - 1
         });
-        self.layers.push((digest.to_string(), l.size, m));
-        self.index.insert(digest, self.layers.len() - 1);
+        self.layers
+            .push((l.digest.to_string(), l.size, m, crate::human::size(l.size)));
+        self.index.insert(key, self.layers.len() - 1);
         self.layers.len() - 1
     }
 }
@@ -336,6 +374,7 @@ fn detail<'a>(f: &'a ImageFacts, file: &FactsFile, layers: &mut LayerTable<'a>) 
             })
             .collect(),
         layers: f.layers.iter().map(|l| layers.add(l)).collect(),
+        layers_size: crate::human::size(f.layers.iter().map(|l| l.size).sum()),
         config: DetailConfig {
             user: &f.config.user,
             working_dir: &f.config.working_dir,
@@ -354,7 +393,8 @@ fn detail<'a>(f: &'a ImageFacts, file: &FactsFile, layers: &mut LayerTable<'a>) 
                 (
                     n.node.as_str(),
                     n.digest.as_ref().map(ToString::to_string),
-                    n.size_bytes,
+                    n.size_bytes
+                        .map_or_else(|| "-".to_owned(), crate::human::size),
                 )
             })
             .collect(),
@@ -549,6 +589,8 @@ mod tests {
     #[test]
     fn the_script_and_stylesheet_cannot_end_their_elements() {
         assert!(!SCRIPT.to_ascii_lowercase().contains("</script"));
+        // The browser hashes the text with line ends as LF; a CRLF checkout would blank the page.
+        assert!(!SCRIPT.contains('\r') && !STYLE.contains('\r'));
         assert!(!STYLE.to_ascii_lowercase().contains("</style"));
         // The script inserts text only.
         for banned in [

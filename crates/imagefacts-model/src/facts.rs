@@ -186,9 +186,9 @@ pub struct ImageFacts {
     /// The manifest an artifact describes (`subject`), when it names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Digest>,
-    /// Signatures, attestations and SBOMs found beside the image (`--supply-chain`). Boxed,
-    /// as the fields below that are rarely set: an entry stays small (20,000 of them are held
-    /// until the run ends).
+    /// Signatures, attestations and SBOMs found beside the image (`--supply-chain`).
+    // Boxed, as `error` and `fallback_reason`, rarely set: an entry stays small (20,000 of them
+    // are held until a run ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supply_chain: Option<Box<SupplyChain>>,
     /// When the tag does not exist: the repository's existing tags nearest to it (at most 5,

@@ -247,8 +247,11 @@
       if (y === null) return -1;
       return (x - y) * state.dir || a.id - b.id;
     }
-    var s = String(a[c.key]).localeCompare(String(b[c.key]));
-    return s * state.dir || a.id - b.id;
+    var x = String(a[c.key]), y = String(b[c.key]);
+    // "-" (nothing known) sorts last either way, as the CLI's order puts it.
+    if (x === "-" && y !== "-") return 1;
+    if (y === "-" && x !== "-") return -1;
+    return x.localeCompare(y) * state.dir || a.id - b.id;
   }
 
   function render() {
@@ -336,17 +339,12 @@
       return el("th", null, h);
     }))), el("tbody", null, body.map(function (cells) {
       return el("tr", null, cells.map(function (c, i) {
-        var cls = c && c.mono ? "mono" : head[i] === "Size" || head[i] === "#" ? "num" : "";
-        return el("td", {className: cls}, c && c.mono ? c.mono : c);
+        // A cell is text, or {mono: text} for a digest, a key or a media type.
+        var mono = c !== null && typeof c === "object";
+        var cls = mono ? "mono" : head[i] === "Size" || head[i] === "#" ? "num" : "";
+        return el("td", {className: cls}, String(mono ? c.mono : c));
       }));
     })));
-  }
-
-  function humanSize(n) {
-    if (n === null || n === undefined) return "-";
-    var units = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0, v = n;
-    while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-    return (i === 0 ? String(v) : v.toFixed(1)) + " " + units[i];
   }
 
   function detailRow(r) {
@@ -383,17 +381,16 @@
     ]));
     if (d.platforms.length) {
       left.appendChild(el("h3", null, "Platforms"));
-      left.appendChild(sub(["Platform", "Manifest", "Size", "Layers", ""], d.platforms.map(function (p) {
+      left.appendChild(sub(["Platform", "Manifest", "Size", "Layers", "Notes"], d.platforms.map(function (p) {
         return [p.platform + (p.runs ? " (runs here)" : ""), {mono: p.manifestDigest}, p.size, String(p.layers),
           [p.primary ? "shown" : null, p.notFetched ? "not fetched" : null, p.error].filter(Boolean).join("; ")];
       })));
     }
     var layers = d.layers.map(function (i) { return data.layers[i]; });
-    var total = layers.reduce(function (n, l) { return n + l[1]; }, 0);
-    left.appendChild(el("h3", null, "Layers (" + layers.length + ", " + humanSize(total) + ")"));
+    left.appendChild(el("h3", null, "Layers (" + layers.length + ", " + d.layersSize + ")"));
     if (layers.length) {
       var layerTable = sub(["#", "Digest", "Size", "Media type"], layers.map(function (l, i) {
-        return [String(i + 1), {mono: l[0]}, humanSize(l[1]), {mono: data.mediaTypes[l[2]]}];
+        return [String(i + 1), {mono: l[0]}, l[3], {mono: data.mediaTypes[l[2]]}];
       }));
       layerTable.classList.add("layers");
       left.appendChild(layerTable);
@@ -432,7 +429,7 @@
     if (d.nodes.length) {
       right.appendChild(el("h3", null, "Nodes holding it"));
       right.appendChild(sub(["Node", "Digest", "Size"], d.nodes.map(function (n) {
-        return [n[0], {mono: n[1] || "-"}, humanSize(n[2])];
+        return [n[0], {mono: n[1] || "-"}, n[2]];
       })));
     }
     if (d.pullSecrets.length) { right.appendChild(el("h3", null, "Pull secrets")); right.appendChild(list(d.pullSecrets, true)); }

@@ -15,6 +15,47 @@ use crate::support::imagefacts;
 const HOSTILE_LABEL: &str = "<script>window.__pwned='label'</script><b>bold</b>";
 const HOSTILE_REFERENCE: &str = "\"><img src=x onerror=\"window.__pwned='reference'\">";
 
+/// Label keys a page script keyed by strings would trip over, and a right-to-left override that
+/// would make a value read as another.
+const HOSTILE_LABEL_KEYS: [(&str, &str); 4] = [
+    ("", "empty key"),
+    ("__proto__", "proto"),
+    ("constructor", "ctor"),
+    ("com.example.bidi", "\u{202e}gnp.exe"),
+];
+
+/// A 127.0.0.1 listener that answers every connection with a 404 and counts them.
+struct CountingListener {
+    port: u16,
+    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingListener {
+    fn start() -> CountingListener {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::{Read as _, Write as _};
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        CountingListener { port, seen }
+    }
+
+    fn seen(&self) -> usize {
+        self.seen.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Where a test's screenshot goes.
 fn screenshot(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -75,6 +116,9 @@ fn shop() -> Shop {
     let mut web = image(3, 40, 1);
     web.labels
         .insert("com.example.note".into(), HOSTILE_LABEL.into());
+    for (key, value) in HOSTILE_LABEL_KEYS {
+        web.labels.insert(key.into(), value.into());
+    }
     layout.add_image("web", &web).unwrap();
     layout.add_image("big", &image(4, 300, 2)).unwrap();
     layout.add_image("report", &image(1, 8, 3)).unwrap();
@@ -404,10 +448,6 @@ fn expanding_a_row_shows_its_layers_config_and_labels() {
 #[test]
 fn hostile_labels_and_references_show_as_text_and_run_nothing() {
     let shop = shop();
-    let html = std::fs::read_to_string(&shop.page).unwrap();
-    // The raw strings never reach the file as markup.
-    assert!(!html.contains("<script>window.__pwned"), "label as markup");
-    assert!(!html.contains("<img src=x"), "reference as markup");
     let (browser, url) = open(&shop.page);
     let host = shop.registry.host();
     // The hostile reference's row shows it verbatim.
@@ -431,8 +471,17 @@ fn hostile_labels_and_references_show_as_text_and_run_nothing() {
         labels.contains(&("com.example.note".to_owned(), HOSTILE_LABEL.to_owned())),
         "{labels:?}"
     );
+    for (key, value) in HOSTILE_LABEL_KEYS {
+        // Control and bidirectional characters are shown escaped, as the terminal shows them.
+        let shown = value.replace('\u{202e}', "\\u{202e}");
+        assert!(
+            labels.contains(&(key.to_owned(), shown.clone())),
+            "{key:?} = {shown:?} in {labels:?}"
+        );
+    }
     browser.screenshot(&screenshot("hostile")).unwrap();
-    // Nothing ran, nothing was inserted as markup.
+    // Nothing was inserted as markup (markup would add an img, a b, a script element; what it
+    // would run the policy blocks, which the next test shows).
     let state = eval::<Value>(
         &browser,
         "return {pwned: window.__pwned === undefined ? null : window.__pwned, imgs: document.querySelectorAll('img').length, scripts: document.querySelectorAll('#app script').length, bold: document.querySelectorAll('#app b').length};",
@@ -448,23 +497,8 @@ fn hostile_labels_and_references_show_as_text_and_run_nothing() {
 /// local listener, and runs an inline handler its policy forbids, is caught by both.
 #[test]
 fn the_request_and_console_counters_catch_a_page_that_misbehaves() {
-    // A listener that answers every connection with a 404 and counts them.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = seen.clone();
-    std::thread::spawn(move || {
-        use std::io::{Read as _, Write as _};
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
-        }
-    });
+    let listener = CountingListener::start();
+    let port = listener.port;
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("bad.html");
     std::fs::write(
@@ -472,7 +506,7 @@ fn the_request_and_console_counters_catch_a_page_that_misbehaves() {
         format!(
             "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" content=\"img-src http://127.0.0.1:{port}\"></head>\
              <body><img src=\"http://127.0.0.1:{port}/pixel.png\"><img src=\"https://example.invalid/x.png\">\
-             <script>document.documentElement.dataset.ready = '1';</script></body></html>"
+             <script>document.documentElement.dataset.ready = '1'; setTimeout(function () {{ throw new Error('canary-throw'); }}, 0);</script></body></html>"
         ),
     )
     .unwrap();
@@ -483,14 +517,74 @@ fn the_request_and_console_counters_catch_a_page_that_misbehaves() {
         "{requests:?}"
     );
     assert!(requests.iter().any(|u| u != &url));
+    assert!(listener.seen() >= 1, "the listener saw the image request");
+    // The blocked image is a console error, and so is an uncaught exception (what a broken
+    // page script would log).
+    std::thread::sleep(std::time::Duration::from_millis(200));
     let console = browser.console().unwrap();
     assert!(
-        console.iter().any(|e| e.level == "SEVERE"),
+        console
+            .iter()
+            .any(|e| e.level == "SEVERE" && e.message.contains("example.invalid")),
         "the blocked image is a console error: {console:#?}"
     );
     assert!(
-        seen.load(std::sync::atomic::Ordering::SeqCst) >= 1,
-        "the listener saw the image request"
+        console
+            .iter()
+            .any(|e| e.level == "SEVERE" && e.message.contains("canary-throw")),
+        "an uncaught exception is a console error: {console:#?}"
+    );
+}
+
+/// The page's policy holds against what an injected string would need: an image from the
+/// network, an inline handler, markup through `innerHTML` (Trusted Types).
+#[test]
+fn the_pages_policy_blocks_loads_inline_handlers_and_markup_sinks() {
+    let shop = shop();
+    let (browser, _url) = open(&shop.page);
+    let listener = CountingListener::start();
+    let probe: Value = eval_with(
+        &browser,
+        "var violations = [];\
+         document.addEventListener('securitypolicyviolation', function (e) { violations.push(e.violatedDirective); });\
+         var img = document.createElement('img');\
+         img.src = 'http://127.0.0.1:' + arguments[0] + '/pixel.png';\
+         document.body.appendChild(img);\
+         var handler, sink;\
+         var b = document.createElement('button');\
+         try { b.setAttribute('onclick', 'window.__clicked = 1'); handler = 'allowed'; } catch (e) { handler = e.name; }\
+         document.body.appendChild(b); b.click();\
+         try { document.createElement('div').innerHTML = '<b>x</b>'; sink = 'allowed'; } catch (e) { sink = e.name; }\
+         return new Promise(function (done) { setTimeout(function () {\
+           done({violations: violations, clicked: window.__clicked === undefined ? null : 1, handler: handler, sink: sink});\
+         }, 500); });",
+        vec![json!(listener.port)],
+    );
+    assert_eq!(probe["clicked"], Value::Null, "{probe}");
+    assert_eq!(
+        probe["sink"], "TypeError",
+        "Trusted Types refuse innerHTML: {probe}"
+    );
+    let violations: Vec<String> = serde_json::from_value(probe["violations"].clone()).unwrap();
+    assert!(
+        violations.iter().any(|v| v.starts_with("img-src")),
+        "{probe}"
+    );
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.starts_with("require-trusted-types-for")),
+        "{probe}"
+    );
+    assert_eq!(listener.seen(), 0, "the blocked image reached the listener");
+    // The request counter counts attempts, blocked ones too: the other tests' "no request"
+    // means none was even attempted.
+    let requests = browser.requests().unwrap();
+    assert!(
+        requests
+            .iter()
+            .any(|u| u.contains(&format!("127.0.0.1:{}/pixel.png", listener.port))),
+        "{requests:?}"
     );
 }
 
@@ -514,6 +608,20 @@ fn five_thousand_images_are_paged_and_the_file_stays_small() {
     assert!(size <= 5 * 1024 * 1024, "the page is {size} bytes");
     let (browser, url) = open(&page);
     assert_eq!(browser.find_all("#rows tr.image-row").unwrap().len(), 100);
+    // The insights beyond the first 20 are one click away.
+    assert_eq!(browser.find_all("#insights .insight").unwrap().len(), 20);
+    let more = browser.find("#more-insights").unwrap();
+    let label = browser.text(&more).unwrap();
+    let total: usize = label
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert!(total > 20, "{label}");
+    browser.click(&more).unwrap();
+    assert_eq!(browser.find_all("#insights .insight").unwrap().len(), total);
     // The cluster's platform is marked where the image has it.
     assert!(!browser.find_all("#rows .plat.runs").unwrap().is_empty());
     let pager = browser.find("#page").unwrap();
