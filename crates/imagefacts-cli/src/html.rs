@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
-use crate::report::{Row, platform_marks, rows};
+use crate::report::{Row, platform_marks, rows, status_group};
 
 /// The page's script.
 const SCRIPT: &str = include_str!("html/report.js");
@@ -299,25 +299,11 @@ impl<'a> LayerTable<'a> {
     }
 }
 
-/// A time in RFC 3339, to the second.
-fn seconds(t: OffsetDateTime) -> String {
-    imagefacts_model::text::rfc3339_seconds(t)
-}
-
 /// The name serde writes for a unit variant (`repoDigest`, `config`).
 fn serde_name<T: Serialize>(v: &T) -> String {
     match serde_json::to_value(v) {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
-    }
-}
-
-fn status_group(f: &ImageFacts) -> &'static str {
-    match (f.error.get(), f.partial, f.source) {
-        (Some(_), true, _) => "partial",
-        (Some(_), false, _) => "error",
-        (None, _, imagefacts_model::facts::FactsSource::Cache) => "cache",
-        (None, _, _) => "ok",
     }
 }
 
@@ -433,7 +419,7 @@ fn detail<'a>(f: &'a ImageFacts, file: &FactsFile, layers: &mut LayerTable<'a>) 
         source: f.source.as_str(),
         endpoint: f.endpoint.as_deref(),
         auth_source: f.auth_source.as_deref(),
-        collected_at: seconds(f.collected_at),
+        collected_at: imagefacts_model::text::rfc3339_seconds(f.collected_at),
         error: f.error.get().map(|e| DetailError {
             kind: e.kind.as_str(),
             message: &e.message,
@@ -534,8 +520,8 @@ impl<'a> Data<'a> {
                 .collect(),
         };
         let summary = PageSummary {
-            generated_at: seconds(file.generated_at),
-            now: seconds(now),
+            generated_at: imagefacts_model::text::rfc3339_seconds(file.generated_at),
+            now: imagefacts_model::text::rfc3339_seconds(now),
             version: &file.version,
             tool: env!("CARGO_PKG_VERSION"),
             namespace: file.namespace.as_deref(),

@@ -139,11 +139,20 @@ pub(crate) fn drift(f: &ImageFacts) -> String {
 
 /// `ok`, `cache`, an error kind, or `partial:<kind>`.
 pub(crate) fn status(f: &ImageFacts) -> String {
+    match (f.error.get(), status_group(f)) {
+        (Some(e), "partial") => format!("partial:{}", e.kind.as_str()),
+        (Some(e), _) => e.kind.as_str().to_owned(),
+        (None, group) => group.to_owned(),
+    }
+}
+
+/// What [`status`] says, in four: `ok`, `cache`, `partial` or `error`.
+pub(crate) fn status_group(f: &ImageFacts) -> &'static str {
     match (f.error.get(), f.partial, f.source) {
-        (Some(e), true, _) => format!("partial:{}", e.kind.as_str()),
-        (Some(e), false, _) => e.kind.as_str().to_owned(),
-        (None, _, FactsSource::Cache) => "cache".to_owned(),
-        (None, _, _) => "ok".to_owned(),
+        (Some(_), true, _) => "partial",
+        (Some(_), false, _) => "error",
+        (None, _, FactsSource::Cache) => "cache",
+        (None, _, _) => "ok",
     }
 }
 

@@ -133,7 +133,7 @@ impl Browser {
             body.len()
         )?;
         // chromedriver keeps the connection open whatever the request says: the answer ends
-        // where its Content-Length (or last chunk) says.
+        // where its Content-Length says (it sends no other framing).
         let mut raw = Vec::new();
         let mut buf = [0u8; 64 * 1024];
         let payload = loop {
@@ -142,24 +142,16 @@ impl Browser {
                 bail!("{method} {path}: chromedriver closed the connection mid-answer");
             }
             raw.extend_from_slice(&buf[..n]);
-            let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+            if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
                 continue;
-            };
-            let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-            let body = &raw[split + 4..];
-            let length = head.lines().find_map(|l| {
-                l.strip_prefix("content-length:")
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-            });
-            match length {
-                Some(len) if body.len() >= len => break body[..len].to_vec(),
-                Some(_) => continue,
-                None if head.contains("transfer-encoding: chunked") => {
-                    if body.ends_with(b"0\r\n\r\n") {
-                        break dechunk(body)?;
-                    }
-                }
-                None => bail!("{method} {path}: an answer with no length"),
+            }
+            let answer = crate::upload::Answer::parse(&raw)?;
+            let length: usize = answer
+                .header("content-length")
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("{method} {path}: an answer without a Content-Length"))?;
+            if answer.body.len() >= length {
+                break answer.body[..length].to_vec();
             }
         };
         let v: Value = serde_json::from_slice(&payload)
@@ -322,23 +314,6 @@ fn element(v: &Value) -> Option<Element> {
     v.get(ELEMENT_KEY)
         .and_then(Value::as_str)
         .map(|s| Element(s.to_owned()))
-}
-
-fn dechunk(mut body: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("bad chunk")?;
-        let size = usize::from_str_radix(std::str::from_utf8(&body[..line_end])?.trim(), 16)?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        out.extend_from_slice(body.get(..size).context("short chunk")?);
-        body = body.get(size + 2..).context("short chunk")?;
-    }
 }
 
 impl Drop for Browser {

@@ -2,11 +2,10 @@
 //! test and benchmark.
 
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 /// `sha256:` of a name: distinct names give distinct, stable digests.
 fn digest(name: &str) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(name.as_bytes())))
+    crate::sha256_digest(name.as_bytes())
 }
 
 /// A facts.json of `n` images shaped like a real cluster's: 40 namespaces, 20 base images whose
@@ -98,7 +97,7 @@ pub fn bulk_facts(n: usize) -> Value {
             "schemaVersion": 2, "size": size, "created": created,
             "labels": {
                 "org.opencontainers.image.source": format!("https://git.example.com/{repo}"),
-                "org.opencontainers.image.revision": hex::encode(Sha256::digest(app.as_bytes()))[..40].to_owned(),
+                "org.opencontainers.image.revision": digest(&app)[7..47].to_owned(),
                 "org.opencontainers.image.version": format!("1.{}.{}", i % 7, i % 13),
                 "org.opencontainers.image.title": app,
                 "org.opencontainers.image.vendor": "Example Corp",

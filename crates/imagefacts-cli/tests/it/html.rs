@@ -24,35 +24,24 @@ const HOSTILE_LABEL_KEYS: [(&str, &str); 4] = [
     ("com.example.bidi", "\u{202e}gnp.exe"),
 ];
 
-/// A 127.0.0.1 listener that answers every connection with a 404 and counts them.
+/// A 127.0.0.1 server that answers every request with a 404 and records it.
 struct CountingListener {
+    server: imagefacts_testkit::ScriptedServer,
     port: u16,
-    seen: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl CountingListener {
     fn start() -> CountingListener {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = seen.clone();
-        std::thread::spawn(move || {
-            use std::io::{Read as _, Write as _};
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                let _ = stream.write_all(
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
-            }
-        });
-        CountingListener { port, seen }
+        let server =
+            imagefacts_testkit::ScriptedServer::start(|_| imagefacts_testkit::Reply::new(404))
+                .unwrap();
+        let port = server.host().rsplit(':').next().unwrap().parse().unwrap();
+        CountingListener { server, port }
     }
 
+    /// Requests it has seen.
     fn seen(&self) -> usize {
-        self.seen.load(std::sync::atomic::Ordering::SeqCst)
+        self.server.requests().len()
     }
 }
 
