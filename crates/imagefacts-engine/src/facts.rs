@@ -20,22 +20,76 @@ use crate::error::{AtStep as _, FetchError, StepError};
 use crate::fetch::{Fetcher, Known, Trail};
 use crate::nearest::{NEAREST_TAGS, nearest_tags};
 
+/// A config blob as read, with the parts of an entry it gives built once and shared by every
+/// entry of it (one image under 20,000 tags holds one label map and one runtime config).
+#[derive(Debug)]
+pub(crate) struct Config {
+    image: ImageConfig,
+    labels: Arc<BTreeMap<String, String>>,
+    facts: Arc<ConfigFacts>,
+}
+
+impl Config {
+    pub(crate) fn new(image: ImageConfig) -> Config {
+        let labels = image
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default();
+        let facts = config_facts(&image);
+        Config {
+            image,
+            labels: Arc::new(labels),
+            facts: Arc::new(facts),
+        }
+    }
+}
+
+/// The runtime configuration an entry reports of `image`.
+fn config_facts(image: &ImageConfig) -> ConfigFacts {
+    let Some(c) = image.config.as_ref() else {
+        return ConfigFacts::default();
+    };
+    let keys = |m: &Option<BTreeMap<String, serde_json::Value>>| {
+        m.iter()
+            .flatten()
+            .map(|(k, _)| (k.clone(), Empty {}))
+            .collect()
+    };
+    ConfigFacts {
+        user: c.user.clone().unwrap_or_default(),
+        exposed_ports: keys(&c.exposed_ports),
+        env: c.env.clone().unwrap_or_default(),
+        entrypoint: c.entrypoint.clone().unwrap_or_default(),
+        cmd: c.cmd.clone().unwrap_or_default(),
+        volumes: keys(&c.volumes),
+        working_dir: c.working_dir.clone().unwrap_or_default(),
+    }
+}
+
 /// Facts of one platform manifest, and its config when that could be read, before they are
 /// placed at the top level or in `platforms`.
 struct ImageDetails {
     manifest: ImageManifest,
-    config: Option<Arc<Known<ImageConfig>>>,
+    config: Option<Arc<Known<Config>>>,
 }
 
 impl ImageDetails {
     fn image_config(&self) -> Option<&ImageConfig> {
-        self.config.as_ref().map(|c| &c.value)
+        self.config.as_ref().map(|c| &c.value.image)
     }
 
-    fn labels(&self) -> BTreeMap<String, String> {
-        self.image_config()
-            .and_then(|c| c.config.as_ref())
-            .and_then(|c| c.labels.clone())
+    fn labels(&self) -> Arc<BTreeMap<String, String>> {
+        self.config
+            .as_ref()
+            .map(|c| Arc::clone(&c.value.labels))
+            .unwrap_or_default()
+    }
+
+    fn config_facts(&self) -> Arc<ConfigFacts> {
+        self.config
+            .as_ref()
+            .map(|c| Arc::clone(&c.value.facts))
             .unwrap_or_default()
     }
 
@@ -50,27 +104,6 @@ impl ImageDetails {
             );
         }
         canonical
-    }
-
-    fn config_facts(&self) -> ConfigFacts {
-        let Some(c) = self.image_config().and_then(|c| c.config.as_ref()) else {
-            return ConfigFacts::default();
-        };
-        let keys = |m: &Option<BTreeMap<String, serde_json::Value>>| {
-            m.iter()
-                .flatten()
-                .map(|(k, _)| (k.clone(), Empty {}))
-                .collect()
-        };
-        ConfigFacts {
-            user: c.user.clone().unwrap_or_default(),
-            exposed_ports: keys(&c.exposed_ports),
-            env: c.env.clone().unwrap_or_default(),
-            entrypoint: c.entrypoint.clone().unwrap_or_default(),
-            cmd: c.cmd.clone().unwrap_or_default(),
-            volumes: keys(&c.volumes),
-            working_dir: c.working_dir.clone().unwrap_or_default(),
-        }
     }
 
     fn layers(&self) -> Vec<Layer> {
@@ -364,7 +397,7 @@ fn fill_primary(
     let labels = details.labels();
     let mut maps = vec![&details.manifest.annotations];
     maps.extend_from_slice(extra_annotations);
-    maps.push(&labels);
+    maps.push(labels.as_ref());
     facts.build_info = BuildInfo::from_maps(&maps);
     facts.config_digest = details
         .manifest
@@ -475,8 +508,8 @@ async fn fill_index(
             size: 0,
             created: None,
             layers: Vec::new(),
-            config: ConfigFacts::default(),
-            labels: BTreeMap::new(),
+            config: Arc::default(),
+            labels: Arc::default(),
             primary: is_primary,
             error: Failure::none(),
             not_fetched: !was_fetched,

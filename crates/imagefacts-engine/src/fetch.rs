@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use imagefacts_model::facts::SupplyChain;
-use imagefacts_model::manifest::{self, ImageConfig, Manifest};
+use imagefacts_model::manifest::{self, Manifest};
 use imagefacts_model::reference::Target;
 use imagefacts_model::{Digest, Reference};
 use imagefacts_registry::{Referrers, RegistryClient, RegistryError, TagList};
@@ -25,6 +25,7 @@ use tokio::sync::OnceCell;
 
 use crate::cache::DiskCache;
 use crate::error::FetchError;
+use crate::facts::Config;
 
 type Cell<T> = Arc<OnceCell<Arc<T>>>;
 
@@ -136,7 +137,7 @@ struct Caches {
     disk: Option<DiskCache>,
     offline: bool,
     manifests: Memo<Digest, Known<Manifest>>,
-    configs: Memo<Digest, Known<ImageConfig>>,
+    configs: Memo<Digest, Known<Config>>,
     tags: Memo<String, TagAnswer>,
     /// Each repository's tag list, read once per run (failures too: a registry that refuses to
     /// list is asked once), by `registry/repository`.
@@ -367,7 +368,7 @@ impl Fetcher {
         reference: &Reference,
         digest: &Digest,
         trail: &Trail,
-    ) -> Result<Arc<Known<ImageConfig>>, FetchError> {
+    ) -> Result<Arc<Known<Config>>, FetchError> {
         let known = self
             .caches
             .configs
@@ -378,7 +379,7 @@ impl Fetcher {
                     .and_then(|b| manifest::parse_config(&b).ok())
                 {
                     return Ok(Known {
-                        value: config,
+                        value: Config::new(config),
                         cached_at: disk.and_then(|c| c.blob_time(digest)),
                     });
                 }
@@ -392,7 +393,7 @@ impl Fetcher {
                     c.put_blob(digest, &bytes);
                 }
                 Ok(Known {
-                    value: config,
+                    value: Config::new(config),
                     cached_at: None,
                 })
             })

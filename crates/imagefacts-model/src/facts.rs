@@ -10,6 +10,7 @@
 //! `map[string]struct{}` expects; sizes fit int64.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -127,8 +128,9 @@ pub struct ImageFacts {
     #[schemars(extend("format" = "date-time"))]
     pub created: Option<String>,
     /// Labels of the primary platform's config.
+    // Shared (`Arc`) by every entry of one config: 20,000 tags of one image hold one map.
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
+    pub labels: Arc<BTreeMap<String, String>>,
     /// The primary platform.
     #[serde(default)]
     pub platform: Platform,
@@ -136,8 +138,9 @@ pub struct ImageFacts {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub layers: Vec<Layer>,
     /// The primary platform's runtime configuration.
+    // Shared by every entry of one config, as `labels`.
     #[serde(default)]
-    pub config: ConfigFacts,
+    pub config: Arc<ConfigFacts>,
     /// Every platform of a multi-platform image (empty for a single-platform image).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<PlatformFacts>,
@@ -243,10 +246,10 @@ impl ImageFacts {
             schema_version: 0,
             size: 0,
             created: None,
-            labels: BTreeMap::new(),
+            labels: Arc::default(),
             platform: Platform::default(),
             layers: Vec::new(),
-            config: ConfigFacts::default(),
+            config: Arc::default(),
             platforms: Vec::new(),
             attestations: Vec::new(),
             build_info: BuildInfo::default(),
@@ -380,10 +383,10 @@ pub struct PlatformFacts {
     pub layers: Vec<Layer>,
     /// Runtime configuration.
     #[serde(default)]
-    pub config: ConfigFacts,
+    pub config: Arc<ConfigFacts>,
     /// Labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "is_empty_map")]
+    pub labels: Arc<BTreeMap<String, String>>,
     /// Whether this is the primary platform whose facts fill the top-level fields.
     #[serde(default)]
     pub primary: bool,
@@ -862,6 +865,10 @@ pub struct Summary {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+fn is_empty_map(m: &Arc<BTreeMap<String, String>>) -> bool {
+    m.is_empty()
 }
 
 impl Summary {

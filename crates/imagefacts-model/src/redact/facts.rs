@@ -2,6 +2,9 @@
 //! on a command line), by value in every other free string a registry, an image or the cluster
 //! supplied.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
 use crate::facts::{ConfigFacts, FactsError, FactsFile, Failure, ImageFacts};
 use crate::platform::Platform;
 
@@ -10,8 +13,16 @@ use super::{redact_args, redact_env, redact_map, redact_string};
 /// Redacts every entry of `file` ([`redact_facts`]) and the messages of its discovery errors
 /// ([`super::redact_text`]); returns how many values were hidden. [`FactsFile::redact`] adds
 /// that to `summary.redactions`.
+///
+/// Labels and configs shared by several entries (one image under many tags) stay shared: each
+/// is redacted once, and every entry holding it counts its hidden values.
 pub fn redact_facts_file(file: &mut FactsFile) -> usize {
-    let entries: usize = file.image_facts.iter_mut().map(redact_facts).sum();
+    let mut shared = Shared::default();
+    let entries: usize = file
+        .image_facts
+        .iter_mut()
+        .map(|f| redact_entry(f, &mut shared))
+        .sum();
     let discovery: usize = file
         .discovery_errors
         .iter_mut()
@@ -33,9 +44,15 @@ pub fn redact_facts_file(file: &mut FactsFile) -> usize {
 /// `repository`, `tag`), digests, times, enums, and what names Kubernetes objects or the
 /// credential and endpoint used (`workloads`, `pullSecrets`, `authSource`, `endpoint`...).
 pub fn redact_facts(facts: &mut ImageFacts) -> usize {
-    let mut n = redact_config(&mut facts.config) + redact_map(&mut facts.labels);
+    redact_entry(facts, &mut Shared::default())
+}
+
+fn redact_entry(facts: &mut ImageFacts, shared: &mut Shared) -> usize {
+    let mut n = shared.configs.redact(&mut facts.config, redact_config)
+        + shared.labels.redact(&mut facts.labels, redact_map);
     for p in &mut facts.platforms {
-        n += redact_config(&mut p.config) + redact_map(&mut p.labels);
+        n += shared.configs.redact(&mut p.config, redact_config)
+            + shared.labels.redact(&mut p.labels, redact_map);
     }
     n + free_text(facts)
         .into_iter()
@@ -43,8 +60,44 @@ pub fn redact_facts(facts: &mut ImageFacts) -> usize {
         .sum::<usize>()
 }
 
+/// The redacted form of each shared part met so far.
+#[derive(Default)]
+struct Shared {
+    configs: Memo<ConfigFacts>,
+    labels: Memo<BTreeMap<String, String>>,
+}
+
+/// Redacted parts by the address of the original, which the memo keeps alive (so an address is
+/// never reused for another part while the memo lives).
+struct Memo<T>(HashMap<*const T, (Arc<T>, Arc<T>, usize)>);
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Memo(HashMap::new())
+    }
+}
+
+impl<T: Clone> Memo<T> {
+    /// Redacts `part` with `redact`, in place when no other entry holds it; else a copy, kept
+    /// (and shared with the next holder) only when a value was hidden.
+    fn redact(&mut self, part: &mut Arc<T>, redact: fn(&mut T) -> usize) -> usize {
+        if let Some(owned) = Arc::get_mut(part) {
+            return redact(owned);
+        }
+        let (_, redacted, n) = self.0.entry(Arc::as_ptr(part)).or_insert_with(|| {
+            let mut copy = T::clone(part);
+            match redact(&mut copy) {
+                0 => (Arc::clone(part), Arc::clone(part), 0),
+                n => (Arc::clone(part), Arc::new(copy), n),
+            }
+        });
+        *part = Arc::clone(redacted);
+        *n
+    }
+}
+
 /// Entrypoint and cmd run as one command line (`entrypoint ++ cmd`), so a flag ending the
-/// entrypoint takes its value from the cmd.
+/// entrypoint takes its value from the cmd; the user and working directory are read by value.
 pub(super) fn redact_config(config: &mut ConfigFacts) -> usize {
     let split = config.entrypoint.len();
     let mut line: Vec<String> = config
@@ -58,7 +111,11 @@ pub(super) fn redact_config(config: &mut ConfigFacts) -> usize {
         config.cmd = line.split_off(split);
         config.entrypoint = line;
     }
-    redact_env(&mut config.env) + n
+    let free: usize = [&mut config.user, &mut config.working_dir]
+        .into_iter()
+        .map(redact_string)
+        .sum();
+    redact_env(&mut config.env) + n + free
 }
 
 /// The strings of `facts` that carry no name to judge them by and are read by value only.
@@ -67,13 +124,11 @@ fn free_text(f: &mut ImageFacts) -> Vec<&mut String> {
     out.extend(f.created.as_mut());
     out.extend(platform_text(&mut f.platform));
     out.extend(f.layers.iter_mut().map(|l| &mut l.media_type));
-    out.extend(config_text(&mut f.config));
     for p in &mut f.platforms {
         out.extend(platform_text(&mut p.platform));
         out.push(&mut p.media_type);
         out.extend(p.created.as_mut());
         out.extend(p.layers.iter_mut().map(|l| &mut l.media_type));
-        out.extend(config_text(&mut p.config));
         out.extend(failure_text(&mut p.error));
     }
     for a in &mut f.attestations {
@@ -110,10 +165,6 @@ fn free_text(f: &mut ImageFacts) -> Vec<&mut String> {
             .flat_map(error_text),
     );
     out
-}
-
-fn config_text(c: &mut ConfigFacts) -> [&mut String; 2] {
-    [&mut c.user, &mut c.working_dir]
 }
 
 fn platform_text(p: &mut Platform) -> impl Iterator<Item = &mut String> {

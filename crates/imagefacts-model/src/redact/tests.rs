@@ -1,5 +1,7 @@
 //! Tests of redaction by name and of whole facts entries.
 
+use std::sync::Arc;
+
 use super::facts::redact_config;
 use super::*;
 use crate::digest::Digest;
@@ -78,16 +80,15 @@ fn facts_are_redacted_everywhere() {
         "repo",
         OffsetDateTime::UNIX_EPOCH,
     );
-    f.config.env = vec![
+    Arc::make_mut(&mut f.config).env = vec![
         "DB_PASSWORD=hunter2".into(),
         "API_TOKEN=abc123".into(),
         "PATH=/usr/bin".into(),
         "MIRROR=https://bob:s3cret@mirror.example/x".into(),
         "EMPTY_TOKEN=".into(),
     ];
-    f.labels
-        .insert("repo".into(), "https://user:pw@host/x".into());
-    f.labels.insert("vault.token".into(), "t0k".into());
+    Arc::make_mut(&mut f.labels).insert("repo".into(), "https://user:pw@host/x".into());
+    Arc::make_mut(&mut f.labels).insert("vault.token".into(), "t0k".into());
     f.build_info.source = Some("https://ci:key@git.example/app".into());
     let n = redact_facts(&mut f);
     assert_eq!(n, 6);
@@ -110,7 +111,7 @@ fn facts_are_redacted_everywhere() {
     assert_eq!(redact_facts(&mut f), 0, "idempotent");
 }
 
-fn config(env: &[&str], entrypoint: &[&str], cmd: &[&str]) -> ConfigFacts {
+fn config(env: &[&str], entrypoint: &[&str], cmd: &[&str]) -> Arc<ConfigFacts> {
     let v = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     ConfigFacts {
         env: v(env),
@@ -118,6 +119,7 @@ fn config(env: &[&str], entrypoint: &[&str], cmd: &[&str]) -> ConfigFacts {
         cmd: v(cmd),
         ..ConfigFacts::default()
     }
+    .into()
 }
 
 /// Every kind of secret that reached a facts file before by value, in each place it was found.
@@ -150,12 +152,11 @@ fn secrets_found_by_value_never_reach_the_facts() {
             "--port=8080",
         ],
     );
-    f.labels.insert(
+    Arc::make_mut(&mut f.labels).insert(
         "com.example.feed".into(),
         "https://feed.example/x?access_token=label-tok-3".into(),
     );
-    f.labels
-        .insert("org.opencontainers.image.version".into(), "1.2.3".into());
+    Arc::make_mut(&mut f.labels).insert("org.opencontainers.image.version".into(), "1.2.3".into());
     f.platforms.push(PlatformFacts {
         platform: Platform::default(),
         manifest_digest: Digest::sha256_of(b"m"),
@@ -169,7 +170,7 @@ fn secrets_found_by_value_never_reach_the_facts() {
             &["app"],
             &["--api-key", "plat-key-5"],
         ),
-        labels: [("deploy.secret".to_owned(), "plat-label-6".to_owned())].into(),
+        labels: Arc::new([("deploy.secret".to_owned(), "plat-label-6".to_owned())].into()),
         primary: false,
         error: Failure::none(),
         not_fetched: false,
@@ -246,7 +247,7 @@ fn secrets_found_by_value_never_reach_the_facts() {
 #[test]
 fn entrypoint_flag_takes_its_value_from_cmd() {
     let mut c = config(&[], &["app", "--token"], &["abc", "serve"]);
-    assert_eq!(redact_config(&mut c), 1);
+    assert_eq!(redact_config(Arc::make_mut(&mut c)), 1);
     assert_eq!(c.entrypoint, ["app", "--token"]);
     assert_eq!(c.cmd, [HIDDEN, "serve"]);
 }
@@ -308,13 +309,54 @@ fn facts_file_counts_each_hidden_value_once() {
         "b",
         OffsetDateTime::UNIX_EPOCH,
     );
-    b.labels
-        .insert("x".into(), "postgres://u:p/w@db?token=t2".into());
+    Arc::make_mut(&mut b.labels).insert("x".into(), "postgres://u:p/w@db?token=t2".into());
     let mut file = FactsFile::new(OffsetDateTime::UNIX_EPOCH, vec![a, b]);
     file.redact();
     assert_eq!(file.summary.redactions, 4);
     file.redact();
     assert_eq!(file.summary.redactions, 4, "a second pass hides nothing");
+}
+
+/// One image under many tags: its labels and config are one allocation shared by every entry,
+/// and redaction keeps them shared, whether it hides something or not, while each entry still
+/// counts what it hides.
+#[test]
+fn shared_labels_and_config_stay_shared() {
+    let secret: Arc<BTreeMap<String, String>> =
+        Arc::new([("vault.token".to_owned(), "t0k".to_owned())].into());
+    let clean = config(&["PATH=/bin"], &["app"], &[]);
+    let entries: Vec<ImageFacts> = (0..3)
+        .map(|i| {
+            let mut f = ImageFacts::empty(
+                crate::ImageRef::parse(&format!("r:{i}")),
+                "reg",
+                "r",
+                OffsetDateTime::UNIX_EPOCH,
+            );
+            f.labels = Arc::clone(&secret);
+            f.config = Arc::clone(&clean);
+            f
+        })
+        .collect();
+    let mut file = FactsFile::new(OffsetDateTime::UNIX_EPOCH, entries);
+    file.redact();
+    assert_eq!(file.summary.redactions, 3, "one hidden label per entry");
+    let [a, b, c] = &file.image_facts[..] else {
+        panic!("three entries")
+    };
+    assert_eq!(a.labels["vault.token"], HIDDEN);
+    assert!(Arc::ptr_eq(&a.labels, &b.labels) && Arc::ptr_eq(&b.labels, &c.labels));
+    assert!(
+        !Arc::ptr_eq(&a.labels, &secret),
+        "the original is not changed"
+    );
+    assert_eq!(secret["vault.token"], "t0k");
+    assert!(Arc::ptr_eq(&a.config, &clean) && Arc::ptr_eq(&c.config, &clean));
+    // One entry alone redacts the same way.
+    let mut lone = file.image_facts[0].clone();
+    lone.labels = Arc::clone(&secret);
+    assert_eq!(redact_facts(&mut lone), 1);
+    assert_eq!(lone.labels["vault.token"], HIDDEN);
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn layer() -> Layer {
     }
 }
 
-fn config() -> ConfigFacts {
+fn config() -> Arc<ConfigFacts> {
     ConfigFacts {
         user: "1000".into(),
         exposed_ports: BTreeMap::new(),
@@ -89,13 +89,14 @@ fn config() -> ConfigFacts {
         volumes: BTreeMap::new(),
         working_dir: "/w".into(),
     }
+    .into()
 }
 
 /// An entry with every field set (a struct literal: a new field does not compile until it is
 /// set here).
 fn full_entry() -> ImageFacts {
     let digest = Digest::sha256_of(b"d");
-    let labels: BTreeMap<String, String> = [("l".to_owned(), "v".to_owned())].into();
+    let labels: Arc<BTreeMap<String, String>> = Arc::new([("l".to_owned(), "v".to_owned())].into());
     ImageFacts {
         reference: crate::ImageRef::parse("reg.example/repo:1"),
         registry: "reg.example".into(),
