@@ -387,7 +387,7 @@ pub struct RegistryArgs {
     pub insecure_registries: Vec<String>,
 
     /// Requests in flight to one registry at most (halved on HTTP 429, recovering gradually).
-    #[arg(long, default_value_t = 6, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = 16, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub per_registry: u16,
 
     /// Retries of a failed request (connection errors, timeouts, 408, 429, 5xx).

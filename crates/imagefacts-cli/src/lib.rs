@@ -49,7 +49,10 @@ pub fn main() -> ExitCode {
         quiet_progress(&mut cli.command);
     }
     init_logging(cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread drives every request (as uv does): the work is waiting on the network, and
+    // wakeups handed between threads cost more CPU than the parsing between them. What blocks
+    // (bundle reading, a credential helper's first run) goes to the blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

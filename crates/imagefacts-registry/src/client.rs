@@ -228,10 +228,6 @@ impl RegistryClient {
         &self.inner.config
     }
 
-    pub(crate) fn credentials(&self) -> &dyn CredentialSource {
-        self.credentials.as_ref()
-    }
-
     /// Where this client takes credentials from.
     pub fn credential_source(&self) -> Arc<dyn CredentialSource> {
         self.credentials.clone()

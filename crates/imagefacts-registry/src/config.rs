@@ -51,7 +51,7 @@ impl Default for ClientConfig {
             max_manifest_bytes: MAX_MANIFEST_BYTES,
             max_config_bytes: MAX_CONFIG_BYTES,
             user_agent: concat!("imagefacts/", env!("CARGO_PKG_VERSION")).to_owned(),
-            per_registry: 6,
+            per_registry: 16,
             retry: RetryPolicy::default(),
             routes: Routes::default(),
         }

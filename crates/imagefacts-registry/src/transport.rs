@@ -494,10 +494,19 @@ impl RegistryClient {
 
     /// What to try for `ask`, best first: the credential source's candidates (one known to have
     /// expired, or a helper that failed, ends the list as that error), else anonymous.
-    fn tries(&self, ask: Ask<'_>, state: &RegistryState) -> Vec<Try> {
-        let mut tries: Vec<Try> = self
-            .credentials()
-            .candidates(ask.registry, ask.repository)
+    /// A source that may block (a credential helper not yet asked) is asked on the blocking
+    /// pool, so the event loop goes on serving other requests meanwhile.
+    async fn tries(&self, ask: Ask<'_>, state: &RegistryState) -> Vec<Try> {
+        let source = self.credential_source();
+        let lookups = if source.may_block(ask.registry) {
+            let (registry, repository) = (ask.registry.to_owned(), ask.repository.to_owned());
+            tokio::task::spawn_blocking(move || source.candidates(&registry, &repository))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        } else {
+            source.candidates(ask.registry, ask.repository)
+        };
+        let mut tries: Vec<Try> = lookups
             .into_iter()
             .map(|lookup| {
                 match lookup
@@ -593,7 +602,7 @@ impl RegistryClient {
         let url = endpoint.url(&ask)?;
         let mut looked_up = state.challenge().is_some();
         let mut tries = if looked_up {
-            self.tries(ask, &state)
+            self.tries(ask, &state).await
         } else {
             vec![Try::Anonymous]
         };
@@ -647,7 +656,7 @@ impl RegistryClient {
                 // Refused anonymously before credentials were looked up: look them up now.
                 Err(e) if e.kind() == ErrorKind::Auth && !looked_up => {
                     looked_up = true;
-                    let found = self.tries(ask, &state);
+                    let found = self.tries(ask, &state).await;
                     if matches!(found.as_slice(), [Try::Anonymous]) {
                         self.record_refusal(&tries[i], &endpoint, &e);
                         return Err(e);
@@ -821,13 +830,14 @@ impl RegistryClient {
             if let (Some(auth), true) = (auth, same_origin) {
                 rb = rb.header(AUTHORIZATION, auth);
             }
-            let shown = redact_url(url.as_str());
             let sent = rb.send().await;
             count_request(self.request_counter(), &sent);
-            let response = sent.map_err(|e| transport_error(registry, &shown, &e))?;
+            let response =
+                sent.map_err(|e| transport_error(registry, &redact_url(url.as_str()), &e))?;
             if !response.status().is_redirection() {
                 return Ok(response);
             }
+            let shown = redact_url(url.as_str());
             let location = response
                 .headers()
                 .get(LOCATION)

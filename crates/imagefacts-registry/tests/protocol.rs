@@ -437,3 +437,84 @@ async fn identity_token_is_exchanged_with_a_post() {
     );
     assert!(String::from_utf8_lossy(&post.body).contains("scope=repository%3Aa%3Apull"));
 }
+
+/// A credential helper that takes its time (a first `aws sso` login, a keychain prompt) holds up
+/// only the registry it serves: on one thread, as the CLI runs, requests to another registry go
+/// on meanwhile, and the helper's answer is still used.
+#[tokio::test(flavor = "current_thread")]
+async fn a_slow_credential_helper_holds_up_only_its_registry() {
+    use imagefacts_registry::credentials::{DockerConfig, HelperRunner};
+    use std::time::Instant;
+
+    let body = manifest_body(b"{}");
+    let digest = Digest::sha256_of(&body);
+    let (private_body, public_body) = (body.clone(), body.clone());
+    let manifest = |body: &[u8]| {
+        Reply::new(200)
+            .header("Content-Type", OCI_MANIFEST)
+            .body(body.to_vec())
+    };
+    // "u:p" in base64.
+    let private = ScriptedServer::start(move |req: &Request| {
+        if req.path_only() != "/v2/" && req.header("authorization") == Some("Basic dTpw") {
+            manifest(&private_body)
+        } else {
+            Reply::new(401).header("WWW-Authenticate", r#"Basic realm="test""#)
+        }
+    })
+    .unwrap();
+    let public = ScriptedServer::start(move |req: &Request| match req.path_only() {
+        "/v2/" => Reply::new(200),
+        _ => manifest(&public_body),
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let helper = dir.path().join("docker-credential-slow");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nread -r server\nsleep 2\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"u\",\"Secret\":\"p\"}' \"$server\"\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config = serde_json::to_vec(&json!({"credHelpers": {private.host(): "slow"}})).unwrap();
+    let runner = HelperRunner::new(Duration::from_secs(20)).with_search_path(dir.path());
+    let source = DockerConfig::parse(&config, &dir.path().join("config.json"))
+        .unwrap()
+        .with_helpers(Arc::new(runner));
+    let client = RegistryClient::with_credentials(
+        ClientConfig {
+            insecure_registries: vec![
+                format!("http://{}", private.host()),
+                format!("http://{}", public.host()),
+            ],
+            ..ClientConfig::default()
+        },
+        Arc::new(source),
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let private_ref = reference(&format!("{}/app:1", private.host()));
+    let slow = client.get_manifest(&private_ref);
+    let quick = async {
+        // Once the helper is running, ask the other registry.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let got = client
+            .get_manifest(&reference(&format!("{}/app:1", public.host())))
+            .await
+            .unwrap();
+        (got, started.elapsed())
+    };
+    let (slow, (quick, quick_at)) = tokio::join!(slow, quick);
+    let slow_at = started.elapsed();
+    assert_eq!(quick.digest, digest);
+    assert_eq!(slow.unwrap().digest, digest);
+    assert!(
+        quick_at < Duration::from_millis(1500),
+        "the public registry waited for the helper: answered after {quick_at:?}"
+    );
+    assert!(slow_at >= Duration::from_secs(2), "{slow_at:?}");
+}

@@ -287,6 +287,13 @@ impl CredentialSource for DockerConfig {
             .into_iter()
             .collect()
     }
+
+    fn may_block(&self, registry: &str) -> bool {
+        self.helpers.as_ref().is_some_and(|runner| {
+            self.helper_for(registry)
+                .is_some_and(|(name, _)| !runner.answered(name, &helper_server(registry)))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -78,9 +78,20 @@ impl HelperRunner {
         self.runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Whether `name` has already answered for `server` this run (so [`HelperRunner::get`]
+    /// returns at once).
+    pub(crate) fn answered(&self, name: &str, server: &str) -> bool {
+        let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        answers
+            .get(&(name.to_owned(), server.to_owned()))
+            .is_some_and(|slot| slot.get().is_some())
+    }
+
     /// The credential helper `name` has for `server` (`None`: it has none), asked once per run;
     /// `origin` is the config file that names it. Concurrent callers for one key wait for the
-    /// one run. Inside a multi-threaded Tokio runtime the wait does not hold up other tasks.
+    /// one run. Inside a multi-threaded Tokio runtime the wait does not hold up other tasks; the
+    /// client asks a source that [may block](super::CredentialSource::may_block) on the blocking
+    /// pool, so on a current-thread runtime it holds up none either.
     pub(crate) fn get(&self, name: &str, server: &str, origin: &Path) -> Answer {
         let slot = {
             let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());

@@ -183,6 +183,13 @@ pub trait CredentialSource: Send + Sync + fmt::Debug {
     /// secrets; an `Err` reached that way fails the request with it.
     fn candidates(&self, registry: &str, repository: &str) -> Vec<Lookup>;
 
+    /// Whether [`CredentialSource::candidates`] for `registry` may block now, on a program
+    /// such as a credential helper not yet asked this run; the client then calls it off its
+    /// event loop, so one slow helper holds up no other request. Default: it never blocks.
+    fn may_block(&self, _registry: &str) -> bool {
+        false
+    }
+
     /// The first credential for `repository` on `registry`, if any can be had.
     fn credential(&self, registry: &str, repository: &str) -> Option<Credential> {
         self.candidates(registry, repository)
@@ -241,6 +248,10 @@ impl CredentialSource for CredentialChain {
             }
         }
         out
+    }
+
+    fn may_block(&self, registry: &str) -> bool {
+        self.sources.iter().any(|s| s.may_block(registry))
     }
 }
 
