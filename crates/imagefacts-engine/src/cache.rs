@@ -454,7 +454,13 @@ impl DiskCache {
         self.write_pack();
         let dir = self.packs_dir();
         let packs_written = !lock(&self.packs).changed.is_empty();
-        flush_index(&self.packs, |_, e: &PackEntry| dir.join(&e.pack).is_file());
+        // Many entries share a pack: each pack file is looked at once.
+        let mut present: std::collections::HashMap<String, bool> = Default::default();
+        flush_index(&self.packs, |_, e: &PackEntry| {
+            *present
+                .entry(e.pack.clone())
+                .or_insert_with(|| dir.join(&e.pack).is_file())
+        });
         if packs_written {
             self.remove_unindexed_packs();
         }
@@ -493,7 +499,7 @@ impl DiskCache {
 
 fn flush_index<V: Clone + Serialize + DeserializeOwned>(
     index: &Mutex<Index<V>>,
-    keep: impl Fn(&String, &V) -> bool,
+    mut keep: impl FnMut(&String, &V) -> bool,
 ) {
     let mut index = index.lock().unwrap_or_else(|e| e.into_inner());
     if index.changed.is_empty() {

@@ -574,8 +574,9 @@ impl Bench {
             out,
             "\nReading it: during the floor the registry itself burns {} CPU in {} wall ({:.1} of \
              {cores} cores), so the machine is CPU-bound and every millisecond of client CPU is taken \
-             from the registry. Median client CPU: curl {}, imagefacts {} with its cache (it writes \
-             each manifest and config to the cache directory as it arrives), {} with `--no-cache`.\n",
+             from the registry. Median client CPU: curl {}, imagefacts {} with its cache (it keeps \
+             each manifest and config and writes them as one pack at the end), {} with \
+             `--no-cache`.\n",
             ms(series[0].med(|s| s.registry_cpu)),
             ms(floor),
             series[0].med(|s| s.registry_cpu).as_secs_f64() / floor.as_secs_f64(),
