@@ -188,3 +188,91 @@ fn fleet_flags_that_cannot_hold_are_refused() {
     assert_eq!(run.status, 2, "{}", run.stderr);
     assert!(run.stderr.contains("facts.json"), "{}", run.stderr);
 }
+
+/// One context's exec credential plugin taking its time (an SSO login, `aws eks get-token` on a
+/// slow network) holds up only its own cluster: the other context is listed meanwhile, and the
+/// plugin's token still serves its cluster.
+#[test]
+fn a_slow_exec_plugin_holds_up_only_its_own_context() {
+    let token = "token-from-the-plugin";
+    let eu = shop_cluster(
+        pod("web-eu", &["r.example/eu:1".to_owned()]),
+        json!({}),
+        Some(token),
+    );
+    let us = shop_cluster(
+        pod("web-us", &["r.example/us:1".to_owned()]),
+        json!({}),
+        None,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let done = dir.path().join("plugin-done");
+    let plugin = dir.path().join("slow-get-token");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\nsleep 3\ntouch {}\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
+            done.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: eu\n\
+             clusters:\n- name: eu\n  cluster:\n    server: {}\n- name: us\n  cluster:\n    server: {}\n\
+             users:\n- name: slow\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n\
+             - name: plain\n  user:\n    token: t\n\
+             contexts:\n- name: eu\n  context:\n    cluster: eu\n    user: slow\n\
+             - name: us\n  context:\n    cluster: us\n    user: plain\n",
+            eu.url(),
+            us.url(),
+            plugin.display()
+        ),
+    )
+    .unwrap();
+    let path = kubeconfig.display().to_string();
+    let run = std::thread::spawn(move || {
+        imagefacts(&[
+            "list",
+            "--kubeconfig",
+            &path,
+            "--all-contexts",
+            "-o",
+            "json",
+        ])
+    });
+    let listed = |s: &imagefacts_testkit::ScriptedServer| {
+        s.requests()
+            .iter()
+            .any(|r| r.path_only() == "/api/v1/namespaces/shop/pods")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !listed(&us) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(listed(&us), "the other context was never listed");
+    assert!(
+        !done.exists(),
+        "the other context was listed only after the slow plugin had finished"
+    );
+    let run = run.join().unwrap();
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        done.exists() && listed(&eu),
+        "the plugin's token served its cluster"
+    );
+    let found: Value = serde_json::from_str(&run.stdout).unwrap();
+    let references: Vec<&str> = found["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(references, ["r.example/eu:1", "r.example/us:1"]);
+}

@@ -114,14 +114,17 @@ pub(crate) async fn discover_cluster_with(
         .exec
         .as_ref()
         .and_then(|e| e.command.clone());
-    let client = Client::try_from(config).map_err(|source| {
-        match (plugin, exec_plugin_failure(&source)) {
-            (Some(command), Some(detail)) => DiscoverError::ExecPlugin { command, detail },
-            _ => DiscoverError::Client {
-                server: server.clone(),
-                source: Box::new(source),
-            },
-        }
+    // An exec credential plugin (EKS, GKE, kubelogin) runs while the client is built: on the
+    // blocking pool, so the other contexts of a fleet go on meanwhile.
+    let built = tokio::task::spawn_blocking(move || Client::try_from(config))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let client = built.map_err(|source| match (plugin, exec_plugin_failure(&source)) {
+        (Some(command), Some(detail)) => DiscoverError::ExecPlugin { command, detail },
+        _ => DiscoverError::Client {
+            server: server.clone(),
+            source: Box::new(source),
+        },
     })?;
     let api = Api {
         client,
