@@ -20,50 +20,57 @@ use crate::error::{AtStep as _, FetchError, StepError};
 use crate::fetch::{Fetcher, Known, Trail};
 use crate::nearest::{NEAREST_TAGS, nearest_tags};
 
-/// A config blob as read, with the parts of an entry it gives built once and shared by every
-/// entry of it (one image under 20,000 tags holds one label map and one runtime config).
+/// What entries report of a config blob, built once per blob and shared by every entry of it
+/// (one image under 20,000 tags holds one label map and one runtime config).
 #[derive(Debug)]
 pub(crate) struct Config {
-    image: ImageConfig,
+    platform: Platform,
+    /// `created` in the RFC 3339 form Go's `time.Time` reads (`None`: absent or not RFC 3339).
+    created: Option<String>,
     labels: Arc<BTreeMap<String, String>>,
     facts: Arc<ConfigFacts>,
 }
 
 impl Config {
     pub(crate) fn new(image: ImageConfig) -> Config {
-        let labels = image
-            .config
-            .as_ref()
-            .and_then(|c| c.labels.clone())
-            .unwrap_or_default();
-        let facts = config_facts(&image);
+        let platform = image.platform();
+        let created = image.created.as_deref().and_then(|written| {
+            let canonical = rfc3339(written);
+            if canonical.is_none() {
+                tracing::debug!(
+                    created = written,
+                    "config `created` is not RFC 3339; left out"
+                );
+            }
+            canonical
+        });
+        let (labels, facts) = match image.config {
+            Some(c) => {
+                let keys = |m: Option<BTreeMap<String, serde_json::Value>>| {
+                    m.into_iter()
+                        .flat_map(BTreeMap::into_keys)
+                        .map(|k| (k, Empty {}))
+                        .collect()
+                };
+                let facts = ConfigFacts {
+                    user: c.user.unwrap_or_default(),
+                    exposed_ports: keys(c.exposed_ports),
+                    env: c.env.unwrap_or_default(),
+                    entrypoint: c.entrypoint.unwrap_or_default(),
+                    cmd: c.cmd.unwrap_or_default(),
+                    volumes: keys(c.volumes),
+                    working_dir: c.working_dir.unwrap_or_default(),
+                };
+                (c.labels.unwrap_or_default(), facts)
+            }
+            None => Default::default(),
+        };
         Config {
-            image,
+            platform,
+            created,
             labels: Arc::new(labels),
             facts: Arc::new(facts),
         }
-    }
-}
-
-/// The runtime configuration an entry reports of `image`.
-fn config_facts(image: &ImageConfig) -> ConfigFacts {
-    let Some(c) = image.config.as_ref() else {
-        return ConfigFacts::default();
-    };
-    let keys = |m: &Option<BTreeMap<String, serde_json::Value>>| {
-        m.iter()
-            .flatten()
-            .map(|(k, _)| (k.clone(), Empty {}))
-            .collect()
-    };
-    ConfigFacts {
-        user: c.user.clone().unwrap_or_default(),
-        exposed_ports: keys(&c.exposed_ports),
-        env: c.env.clone().unwrap_or_default(),
-        entrypoint: c.entrypoint.clone().unwrap_or_default(),
-        cmd: c.cmd.clone().unwrap_or_default(),
-        volumes: keys(&c.volumes),
-        working_dir: c.working_dir.clone().unwrap_or_default(),
     }
 }
 
@@ -75,35 +82,24 @@ struct ImageDetails {
 }
 
 impl ImageDetails {
-    fn image_config(&self) -> Option<&ImageConfig> {
-        self.config.as_ref().map(|c| &c.value.image)
+    fn config(&self) -> Option<&Config> {
+        self.config.as_ref().map(|c| &c.value)
     }
 
     fn labels(&self) -> Arc<BTreeMap<String, String>> {
-        self.config
-            .as_ref()
-            .map(|c| Arc::clone(&c.value.labels))
+        self.config()
+            .map(|c| Arc::clone(&c.labels))
             .unwrap_or_default()
     }
 
     fn config_facts(&self) -> Arc<ConfigFacts> {
-        self.config
-            .as_ref()
-            .map(|c| Arc::clone(&c.value.facts))
+        self.config()
+            .map(|c| Arc::clone(&c.facts))
             .unwrap_or_default()
     }
 
-    /// The config's `created`, in the RFC 3339 form Go's `time.Time` reads.
     fn created(&self) -> Option<String> {
-        let written = self.image_config()?.created.as_deref()?;
-        let canonical = rfc3339(written);
-        if canonical.is_none() {
-            tracing::debug!(
-                created = written,
-                "config `created` is not RFC 3339; left out"
-            );
-        }
-        canonical
+        self.config()?.created.clone()
     }
 
     fn layers(&self) -> Vec<Layer> {
@@ -305,8 +301,8 @@ async fn fill(
                 };
                 (details, None)
             };
-            if let Some(config) = details.image_config() {
-                facts.platform = config.platform();
+            if let Some(config) = details.config() {
+                facts.platform = config.platform.clone();
             }
             fill_primary(facts, &details, &[]);
             if let Some(e) = failed {
